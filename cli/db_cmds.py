@@ -1,0 +1,86 @@
+"""`sitegraph init`, `info` and `cypher`."""
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Optional
+
+import typer
+
+from graphmodel.backends.base import DEFAULT_TIMEOUT_S
+from graphmodel.schema import NODES, RELS
+
+from .common import DbOpt, Neo4jOpt, ParamOpt, RowFormat, TableFormat, backend, err, parse_kv
+from .render import print_table, to_csv, to_json
+
+DEFAULT_ROW_LIMIT = 10_000
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("info")(info)
+    app.command("cypher")(cypher)
+
+
+def init(db: DbOpt = None, neo4j: Neo4jOpt = None) -> None:
+    """建库：安装或升级图谱结构（幂等）/ create or upgrade the schema (idempotent)."""
+    with backend(db, neo4j, write=True, create=True) as b:
+        b.install_schema()
+        err(f"已就绪 / ready: {b.kind} {b.location}（结构版本 schema v{b.schema_version()}）")
+
+
+def info(db: DbOpt = None, neo4j: Neo4jOpt = None,
+         format: Annotated[TableFormat, typer.Option("--format", "-f")] = TableFormat.table) -> None:
+    """图谱概况：后端、结构版本、各类节点和关系的数量 / backend, schema version, counts."""
+    with backend(db, neo4j) as b:
+        data = b.info()
+    if format is TableFormat.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
+        return
+    err(f"后端 backend: {data['backend']}  位置 location: {data['location']}  结构版本 schema: v{data['schema_version']}")
+    rows = [{"kind": "节点 node", "name": k, "title": NODES[k].title_zh, "count": v} for k, v in data["nodes"].items()]
+    rows += [{"kind": "关系 rel", "name": k, "title": RELS[k].title_zh, "count": v}
+             for k, v in data["relationships"].items()]
+    print_table(["kind", "name", "title", "count"], rows, ["类别", "名称", "含义", "数量"])
+
+
+def _typed(v: str):
+    """--param values: ints, floats, true/false and ISO dates become typed; else text."""
+    import datetime as dt
+
+    if re.fullmatch(r"-?\d+", v):
+        return int(v)
+    if re.fullmatch(r"-?\d+\.\d*", v):
+        return float(v)
+    if v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            return v
+    return v
+
+
+def cypher(
+    query: Annotated[str, typer.Argument(help="只读 Cypher 语句 / a read-only Cypher statement")],
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    param: ParamOpt = None,
+    format: Annotated[RowFormat, typer.Option("--format", "-f")] = RowFormat.table,
+    limit: Annotated[int, typer.Option("--limit", help="最多返回行数 / row limit", min=1)] = DEFAULT_ROW_LIMIT,
+    timeout: Annotated[float, typer.Option("--timeout", help="超时秒数 / timeout in seconds", min=0.1)] = DEFAULT_TIMEOUT_S,
+) -> None:
+    """执行只读的临时 Cypher 查询；写操作一律拒绝 / run ad-hoc read-only Cypher; writes are refused."""
+    params = {k: _typed(v) for k, v in parse_kv(param).items()}
+    with backend(db, neo4j) as b:
+        res = b.read(query, params, timeout=timeout, limit=limit)
+    if res.truncated:
+        err(f"仅显示前 {limit} 行（用 --limit 调高）/ only the first {limit} rows (raise with --limit)")
+    if format is RowFormat.json:
+        print(to_json(res.rows))
+    elif format is RowFormat.csv:
+        print(to_csv(res.columns, res.rows), end="")
+    else:
+        print_table(res.columns, res.rows)
+        err(f"{len(res.rows)} 行 / rows")

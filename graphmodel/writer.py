@@ -1,0 +1,296 @@
+"""Writing a survey into the graph: one transaction, idempotent, portable Cypher.
+
+The statements are generated from the schema (never hand-written per type) and keep
+to the subset that behaves the same on LadybugDB and Neo4j (cypher-dialects.md):
+a diff read, then `CREATE` for new keys and `MATCH … SET` for changed ones (the
+portable two-step upsert), then the relationships of every new or changed record are
+redrawn from its reference properties. A record whose properties and provenance are
+unchanged is not touched, so loading the same survey twice writes nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from .backends.base import Backend, Tx
+from .schema import NODE_TYPES, NODES, PROVENANCE_KEYS, REL_TYPES, Kind, NodeType, RelType, all_props
+
+CHUNK = 5000
+# Provenance that makes a record "changed" when it differs (load_id/loaded_at do not).
+_PROV_COMPARED = ("source", "src_file", "src_sheet", "src_row")
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class LabelReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pruned: int = 0
+
+
+@dataclass
+class LoadReport:
+    load_id: str
+    loaded_at: str
+    source: str
+    labels: dict[str, LabelReport] = field(default_factory=dict)
+    relationships_created: int = 0
+    relationships_deleted: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any(r.created or r.updated or r.pruned for r in self.labels.values())
+
+    def as_dict(self) -> dict:
+        return {
+            "load_id": self.load_id,
+            "loaded_at": self.loaded_at,
+            "source": self.source,
+            "labels": {k: vars(v) for k, v in self.labels.items()},
+            "relationships_created": self.relationships_created,
+            "relationships_deleted": self.relationships_deleted,
+        }
+
+
+def _chunks(seq: list, n: int = CHUNK) -> Iterable[list]:
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+def _coerce(kind: Kind, v):
+    """One canonical python value per kind, so a diff compares like with like."""
+    if v is None:
+        return None
+    if kind is Kind.FLOAT:
+        return float(v)
+    if kind is Kind.INT:
+        return int(v)
+    if kind in (Kind.LIST, Kind.ENUM_LIST, Kind.REF_LIST):
+        v = [str(x) for x in v]
+        return v or None
+    if kind is Kind.DATE and isinstance(v, dt.datetime):
+        return v.date()
+    return v
+
+
+def _kinds(nt: NodeType) -> dict[str, Kind]:
+    k = {c.key: c.kind for c in nt.columns}
+    k.update({d.key: d.kind for d in nt.derived})
+    k.update({"source": Kind.TEXT, "src_file": Kind.TEXT, "src_sheet": Kind.TEXT, "src_row": Kind.INT,
+              "load_id": Kind.TEXT, "loaded_at": Kind.TEXT})
+    return k
+
+
+def normalise_record(nt: NodeType, rec: dict) -> dict:
+    """Every stored property present (None when blank) with its canonical type."""
+    kinds = _kinds(nt)
+    return {key: _coerce(kinds[key], rec.get(key)) for key, _, _ in all_props(nt)}
+
+
+# --- statements derived from the schema ----------------------------------------------
+
+def _props(nt: NodeType) -> list[str]:
+    return [k for k, _, _ in all_props(nt)]
+
+
+def stmt_fetch(nt: NodeType) -> str:
+    ret = ", ".join(f"n.`{k}` AS `{k}`" for k in _props(nt))
+    return f"UNWIND $keys AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) RETURN {ret}"
+
+
+def _sets(nt: NodeType, null_keys: frozenset[str], create: bool) -> str:
+    # A column that is blank in every row of a batch is written as a literal NULL:
+    # Ladybug infers parameter types from the values and cannot type an all-null one.
+    parts = []
+    for k in _props(nt):
+        if k == nt.key:
+            continue
+        if k in null_keys:
+            if not create:
+                parts.append(f"n.`{k}` = NULL")
+        else:
+            parts.append(f"n.`{k}` = r.`{k}`")
+    return ", ".join(parts)
+
+
+def stmt_create(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
+    return f"UNWIND $rows AS r CREATE (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys, True)}"
+
+
+def stmt_update(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
+    return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys, False)}"
+
+
+def _null_keys(rows: list[dict]) -> frozenset[str]:
+    return frozenset(k for k in rows[0] if all(r[k] is None for r in rows))
+
+
+def _owner_pattern(rel: RelType, var: str = "x") -> str:
+    owner = NODES[rel.owner]
+    other = NODES[rel.end if rel.owner_is_start else rel.start]
+    o = f"(o:{owner.label} {{`{owner.key}`: k}})"
+    t = f"(:{other.label})"
+    return f"{o}-[{var}:{rel.type}]->{t}" if rel.owner_is_start else f"{o}<-[{var}:{rel.type}]-{t}"
+
+
+def stmt_delete_rels(rel: RelType) -> str:
+    return f"UNWIND $keys AS k MATCH {_owner_pattern(rel)} DELETE x RETURN count(*) AS c"
+
+
+def stmt_create_rels(rel: RelType) -> str:
+    s, e = NODES[rel.start], NODES[rel.end]
+    return (
+        f"UNWIND $pairs AS p MATCH (a:{s.label} {{`{s.key}`: p.a}}) MATCH (b:{e.label} {{`{e.key}`: p.b}}) "
+        f"CREATE (a)-[:{rel.type}]->(b) RETURN count(*) AS c"
+    )
+
+
+def stmt_source_keys(nt: NodeType) -> str:
+    return f"MATCH (n:{nt.label}) WHERE n.source = $source RETURN n.`{nt.key}` AS k"
+
+
+def stmt_prune(nt: NodeType) -> str:
+    return f"UNWIND $keys AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) DETACH DELETE n"
+
+
+# --- the load --------------------------------------------------------------------------
+
+def _rel_pairs(rel: RelType, recs: Iterable[dict]) -> list[dict]:
+    owner = NODES[rel.owner]
+    col = owner.column(rel.column)
+    pairs = []
+    for r in recs:
+        v = r.get(col.key)
+        targets = v if col.kind is Kind.REF_LIST else [v]
+        for t in dict.fromkeys(x for x in (targets or []) if x is not None):  # de-duplicated, in order
+            a, b = (r[owner.key], t) if rel.owner_is_start else (t, r[owner.key])
+            pairs.append({"a": a, "b": b})
+    return pairs
+
+
+def write_survey(
+    backend: Backend,
+    records: dict[str, list[dict]],
+    *,
+    source: str,
+    prune: bool = False,
+    progress: Progress | None = None,
+    load_id: str | None = None,
+) -> LoadReport:
+    """Write the records (label -> list of property dicts) of one survey atomically.
+
+    Records carry their provenance (src_file, src_sheet, src_row); `source`, `load_id`
+    and `loaded_at` are stamped here. Labels absent from `records` are left alone; with
+    `prune`, records of the same source missing from a present label are removed.
+    """
+    loaded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    load_id = load_id or uuid.uuid4().hex[:12]
+
+    def work(tx: Tx) -> LoadReport:
+        report = LoadReport(load_id=load_id, loaded_at=loaded_at, source=source)
+        touched: dict[str, list[dict]] = {}
+        replaced: dict[str, list] = {}
+        gone: dict[str, list] = {}
+        for nt in NODE_TYPES:
+            if nt.label not in records:
+                continue
+            rep = report.labels[nt.label] = LabelReport()
+            recs = [normalise_record(nt, {**r, "source": source, "load_id": load_id, "loaded_at": loaded_at})
+                    for r in records[nt.label]]
+            existing: dict = {}
+            for chunk in _chunks([r[nt.key] for r in recs]):
+                for row in tx.run(stmt_fetch(nt), {"keys": chunk}):
+                    existing[row[nt.key]] = normalise_record(nt, row)
+            new, changed = [], []
+            compared = [k for k in _props(nt) if k not in PROVENANCE_KEYS] + list(_PROV_COMPARED)
+            for r in recs:
+                old = existing.get(r[nt.key])
+                if old is None:
+                    new.append(r)
+                elif any(old[k] != r[k] for k in compared):
+                    changed.append(r)
+                else:
+                    rep.unchanged += 1
+            done = 0
+            for chunk in _chunks(new):
+                tx.run(stmt_create(nt, _null_keys(chunk)), {"rows": chunk})
+                done += len(chunk)
+                if progress:
+                    progress(nt.label, done, len(new) + len(changed))
+            for chunk in _chunks(changed):
+                tx.run(stmt_update(nt, _null_keys(chunk)), {"rows": chunk})
+                done += len(chunk)
+                if progress:
+                    progress(nt.label, done, len(new) + len(changed))
+            rep.created, rep.updated = len(new), len(changed)
+            touched[nt.label] = new + changed
+            replaced[nt.label] = [r[nt.key] for r in changed]
+            if prune:
+                keep = {r[nt.key] for r in recs}
+                gone[nt.label] = [row["k"] for row in tx.run(stmt_source_keys(nt), {"source": source})
+                                  if row["k"] not in keep]
+                rep.pruned = len(gone[nt.label])
+        if gone:
+            _check_prune(tx, gone)
+            for label, keys in gone.items():
+                for chunk in _chunks(keys):
+                    tx.run(stmt_prune(NODES[label]), {"keys": chunk})
+        # Relationships after all nodes exist: redraw those of new and changed records.
+        for rel in REL_TYPES:
+            if rel.owner not in touched:
+                continue
+            for chunk in _chunks(replaced[rel.owner]):
+                for row in tx.run(stmt_delete_rels(rel), {"keys": chunk}):
+                    report.relationships_deleted += int(row["c"])
+            pairs = _rel_pairs(rel, touched[rel.owner])
+            for chunk in _chunks(pairs):
+                made = sum(int(row["c"]) for row in tx.run(stmt_create_rels(rel), {"pairs": chunk}))
+                if made != len(chunk):
+                    raise RuntimeError(
+                        f"{rel.type}: {len(chunk) - made} 条关系的端点不存在 / relationship endpoints missing"
+                    )
+                report.relationships_created += made
+        return report
+
+    return backend.write(work)
+
+
+def _check_prune(tx: Tx, gone: dict[str, list]) -> None:
+    """Refuse to prune a record that a record staying in the graph still references."""
+    from .errors import SitegraphError
+
+    blocked = []
+    for rel in REL_TYPES:
+        owner = NODES[rel.owner]
+        col = owner.column(rel.column)
+        target = NODES[col.ref]
+        if not gone.get(target.label):
+            continue
+        cond = (f"any(x IN o.`{col.key}` WHERE x IN $gone)" if col.kind is Kind.REF_LIST
+                else f"o.`{col.key}` IN $gone")
+        rows = tx.run(
+            f"MATCH (o:{owner.label}) WHERE {cond} RETURN o.`{owner.key}` AS k, o.`{col.key}` AS v",
+            {"gone": gone[target.label]},
+        )
+        leaving = set(gone.get(owner.label, ()))
+        blocked += [f"{owner.sheet} {r['k']} → {target.sheet} {r['v']}" for r in rows if r["k"] not in leaving]
+    if blocked:
+        raise SitegraphError(
+            "不能删除（--prune）仍被其他记录引用的记录 / cannot prune records still referenced by others: "
+            + "; ".join(sorted(blocked)[:20])
+        )
+
+
+def existing_keys(backend: Backend, label: str, keys: list[str]) -> set[str]:
+    """Which of `keys` already exist as records of `label` in the graph."""
+    nt = NODES[label]
+    found: set[str] = set()
+    for chunk in _chunks(list(dict.fromkeys(keys))):
+        res = backend.read(f"UNWIND $keys AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) RETURN n.`{nt.key}` AS k",
+                           {"keys": chunk}, timeout=None)
+        found.update(r["k"] for r in res.rows)
+    return found

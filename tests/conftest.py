@@ -1,0 +1,128 @@
+"""Fixtures: the same cases run on both backends, on real databases.
+
+`graph` is a writable, empty graph with the schema installed, once per backend:
+- embedded: a LadybugDB file in a temp folder;
+- neo4j: the server at $NEO4J_URI (with NEO4J_USERNAME/NEO4J_PASSWORD), else a local
+  Neo4j 5.26 started once per session from Maven Central jars (graphmodel.neo4j_local).
+  When neither is possible the Neo4j cases skip with the reason, unless
+  SITEGRAPH_REQUIRE_NEO4J=1, when they fail.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from graphmodel.backends import Backend, open_backend
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DOCS = ROOT.parent / "shared" / "docs"
+
+
+@dataclass
+class Neo4jServer:
+    uri: str
+    user: str
+    password: str
+    home: Path | None = None
+
+    @property
+    def env(self) -> dict:
+        return {"NEO4J_URI": self.uri, "NEO4J_USERNAME": self.user, "NEO4J_PASSWORD": self.password}
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory) -> Neo4jServer:
+    required = os.environ.get("SITEGRAPH_REQUIRE_NEO4J") == "1"
+    if os.environ.get("NEO4J_URI"):
+        yield Neo4jServer(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USERNAME", "neo4j"),
+                          os.environ.get("NEO4J_PASSWORD", ""))
+        return
+    from graphmodel import neo4j_local
+
+    home = tmp_path_factory.mktemp("neo4j-home")
+    try:
+        st = neo4j_local.start(home, heap=os.environ.get("SITEGRAPH_TEST_NEO4J_HEAP", "1g"))
+    except Exception as e:  # no Java/Maven/network
+        if required:
+            pytest.fail(f"SITEGRAPH_REQUIRE_NEO4J=1 but no Neo4j could be started: {e}")
+        pytest.skip(f"no Neo4j: set NEO4J_URI or install Java 17 + Maven ({e})")
+    try:
+        yield Neo4jServer(st.uri, st.user, st.password, home)
+    finally:
+        neo4j_local.stop(home)
+
+
+@dataclass
+class Target:
+    """Where a test's graph lives, for the library (open) and for the CLI (args, env)."""
+
+    kind: str
+    path: Path | None = None
+    server: Neo4jServer | None = None
+    _env: dict = field(default_factory=dict)
+
+    @property
+    def args(self) -> list[str]:
+        return ["--db", str(self.path)] if self.kind == "embedded" else ["--neo4j", self.server.uri]
+
+    @property
+    def env(self) -> dict:
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+        if self.server:
+            env.update(self.server.env)
+        return env
+
+    def open(self, write: bool = False) -> Backend:
+        if self.kind == "embedded":
+            return open_backend(str(self.path), write=write, create=write)
+        os.environ.update(self.server.env)
+        return open_backend(neo4j=self.server.uri, write=write)
+
+
+def wipe_neo4j(server: Neo4jServer) -> None:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(server.uri, auth=(server.user, server.password)) as d:
+        d.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+
+
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def target(request, tmp_path) -> Target:
+    """An empty graph with the schema installed, on each backend in turn."""
+    if request.param == "embedded":
+        t = Target("embedded", path=tmp_path / "graph.db")
+    else:
+        server = request.getfixturevalue("neo4j_server")
+        wipe_neo4j(server)
+        t = Target("neo4j", server=server)
+    b = t.open(write=True)
+    b.install_schema()
+    b.close()
+    return t
+
+
+@pytest.fixture
+def graph(target) -> Backend:
+    """A writable backend on `target`, closed after the test."""
+    b = target.open(write=True)
+    yield b
+    b.close()
+
+
+def run_cli(*args: str, env: dict | None = None, input: str | None = None, cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `sitegraph ARGS` in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, encoding="utf-8",
+        env=env or {**os.environ, "PYTHONIOENCODING": "utf-8"}, input=input, cwd=cwd or ROOT, timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli
