@@ -88,7 +88,8 @@ def wipe_neo4j(server: Neo4jServer) -> None:
     import neo4j
 
     with neo4j.GraphDatabase.driver(server.uri, auth=(server.user, server.password)) as d:
-        d.execute_query("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        with d.session() as s:  # CALL … IN TRANSACTIONS needs an implicit transaction
+            s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
 @pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
@@ -100,6 +101,17 @@ def target(request, tmp_path) -> Target:
         server = request.getfixturevalue("neo4j_server")
         wipe_neo4j(server)
         t = Target("neo4j", server=server)
+    b = t.open(write=True)
+    b.install_schema()
+    b.close()
+    return t
+
+
+@pytest.fixture
+def neo4j_target(neo4j_server) -> Target:
+    """An empty Neo4j graph with the schema installed (tests about Neo4j alone)."""
+    wipe_neo4j(neo4j_server)
+    t = Target("neo4j", server=neo4j_server)
     b = t.open(write=True)
     b.install_schema()
     b.close()
