@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .backends.base import Backend, Tx
-from .schema import NODE_TYPES, NODES, PROVENANCE_KEYS, REL_TYPES, Kind, NodeType, RelType, all_props
+from .schema import NODE_TYPES, NODES, PROVENANCE, PROVENANCE_KEYS, REL_TYPES, Kind, NodeType, RelType, all_props
 
 CHUNK = 5000
 # Provenance that makes a record "changed" when it differs (load_id/loaded_at do not).
@@ -61,34 +62,38 @@ def _chunks(seq: list, n: int = CHUNK) -> Iterable[list]:
         yield seq[i : i + n]
 
 
-def _coerce(kind: Kind, v):
-    """One canonical python value per kind, so a diff compares like with like."""
-    if v is None:
-        return None
-    if kind is Kind.FLOAT:
-        return float(v)
-    if kind is Kind.INT:
-        return int(v)
-    if kind in (Kind.LIST, Kind.ENUM_LIST, Kind.REF_LIST):
-        v = [str(x) for x in v]
-        return v or None
-    if kind is Kind.DATE and isinstance(v, dt.datetime):
-        return v.date()
-    return v
+def _as_list(v):
+    return [str(x) for x in v] or None
 
 
-def _kinds(nt: NodeType) -> dict[str, Kind]:
-    k = {c.key: c.kind for c in nt.columns}
-    k.update({d.key: d.kind for d in nt.derived})
-    k.update({"source": Kind.TEXT, "src_file": Kind.TEXT, "src_sheet": Kind.TEXT, "src_row": Kind.INT,
-              "load_id": Kind.TEXT, "loaded_at": Kind.TEXT})
-    return k
+def _as_date(v):
+    return v.date() if isinstance(v, dt.datetime) else v
+
+
+# How each kind is made canonical, so that a diff compares like with like.
+_CANON = {
+    Kind.FLOAT: float, Kind.INT: int, Kind.DATE: _as_date,
+    Kind.LIST: _as_list, Kind.ENUM_LIST: _as_list, Kind.REF_LIST: _as_list,
+}
+
+
+@lru_cache(maxsize=None)
+def _spec(label: str) -> tuple[tuple[str, object], ...]:
+    """(property, canonicaliser or None) for every stored property of a label."""
+    nt = NODES[label]
+    kinds = {c.key: c.kind for c in nt.columns}
+    kinds.update({d.key: d.kind for d in nt.derived})
+    kinds.update({p.key: p.kind for p in PROVENANCE})
+    return tuple((k, _CANON.get(kinds[k])) for k, _, _ in all_props(nt))
 
 
 def normalise_record(nt: NodeType, rec: dict) -> dict:
     """Every stored property present (None when blank) with its canonical type."""
-    kinds = _kinds(nt)
-    return {key: _coerce(kinds[key], rec.get(key)) for key, _, _ in all_props(nt)}
+    out = {}
+    for k, canon in _spec(nt.label):
+        v = rec.get(k)
+        out[k] = v if (v is None or canon is None) else canon(v)
+    return out
 
 
 # --- statements derived from the schema ----------------------------------------------
@@ -102,27 +107,21 @@ def stmt_fetch(nt: NodeType) -> str:
     return f"UNWIND $keys AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) RETURN {ret}"
 
 
-def _sets(nt: NodeType, null_keys: frozenset[str], create: bool) -> str:
+def _sets(nt: NodeType, null_keys: frozenset[str]) -> str:
     # A column that is blank in every row of a batch is written as a literal NULL:
     # Ladybug infers parameter types from the values and cannot type an all-null one.
-    parts = []
-    for k in _props(nt):
-        if k == nt.key:
-            continue
-        if k in null_keys:
-            if not create:
-                parts.append(f"n.`{k}` = NULL")
-        else:
-            parts.append(f"n.`{k}` = r.`{k}`")
-    return ", ".join(parts)
+    return ", ".join(f"n.`{k}` = NULL" if k in null_keys else f"n.`{k}` = r.`{k}`"
+                     for k in _props(nt) if k != nt.key)
 
 
 def stmt_create(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
-    return f"UNWIND $rows AS r CREATE (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys, True)}"
+    # All properties in the CREATE map: LadybugDB creates ~10x faster than CREATE + SET.
+    props = ", ".join(f"`{k}`: r.`{k}`" for k in _props(nt) if k not in null_keys)
+    return f"UNWIND $rows AS r CREATE (n:{nt.label} {{{props}}})"
 
 
 def stmt_update(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
-    return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys, False)}"
+    return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys)}"
 
 
 def _null_keys(rows: list[dict]) -> frozenset[str]:
@@ -216,11 +215,19 @@ def write_survey(
                 else:
                     rep.unchanged += 1
             done = 0
-            for chunk in _chunks(new):
-                tx.run(stmt_create(nt, _null_keys(chunk)), {"rows": chunk})
-                done += len(chunk)
+            if len({r[nt.key] for r in recs}) != len(recs):
+                raise ValueError(f"{nt.label}: duplicate keys in one load")  # validation prevents this
+            if new and hasattr(tx, "copy_nodes"):
+                tx.copy_nodes(nt, new)
+                done = len(new)
                 if progress:
                     progress(nt.label, done, len(new) + len(changed))
+            else:
+                for chunk in _chunks(new):
+                    tx.run(stmt_create(nt, _null_keys(chunk)), {"rows": chunk})
+                    done += len(chunk)
+                    if progress:
+                        progress(nt.label, done, len(new) + len(changed))
             for chunk in _chunks(changed):
                 tx.run(stmt_update(nt, _null_keys(chunk)), {"rows": chunk})
                 done += len(chunk)
@@ -247,8 +254,12 @@ def write_survey(
                 for row in tx.run(stmt_delete_rels(rel), {"keys": chunk}):
                     report.relationships_deleted += int(row["c"])
             pairs = _rel_pairs(rel, touched[rel.owner])
-            for chunk in _chunks(pairs):
-                made = sum(int(row["c"]) for row in tx.run(stmt_create_rels(rel), {"pairs": chunk}))
+            batches = [pairs] if (pairs and hasattr(tx, "copy_rels")) else list(_chunks(pairs))
+            for chunk in batches:
+                if hasattr(tx, "copy_rels"):
+                    made = tx.copy_rels(rel, chunk)
+                else:
+                    made = sum(int(row["c"]) for row in tx.run(stmt_create_rels(rel), {"pairs": chunk}))
                 if made != len(chunk):
                     raise RuntimeError(
                         f"{rel.type}: {len(chunk) - made} 条关系的端点不存在 / relationship endpoints missing"

@@ -110,8 +110,13 @@ def _native(v):
     return v
 
 
+_PLAIN = (str, int, float, bool, dt.date, type(None))
+
+
 def normalise_value(v):
     """One shape for values from either backend: ints not Decimals, python dates."""
+    if type(v) in _PLAIN:
+        return v
     if isinstance(v, Decimal):
         return int(v) if v == v.to_integral_value() else float(v)
     if isinstance(v, list):

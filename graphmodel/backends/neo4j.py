@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 from ..ddl import neo4j_ddl
 from ..errors import BackendUnavailable, QueryError, ReadOnlyViolation
 from ..schema import META_LABEL, SCHEMA_VERSION
+from . import guard
 from .base import Backend, Result, T, normalise_value
 
 READ_QUERY_TYPES = {"r"}
@@ -81,6 +82,7 @@ class Neo4jBackend(Backend):
         import neo4j
         from neo4j.exceptions import ClientError, Neo4jError
 
+        guard.check_text(cypher)  # non-read clauses and second statements, before the server sees them
         with self._session(write=False) as s:
             try:
                 # Refuse anything the planner does not call read-only.
@@ -89,6 +91,8 @@ class Neo4jBackend(Backend):
                     raise ReadOnlyViolation(
                         f"只读查询不能修改数据（查询类型 {summary.query_type}）/ read-only: this statement would write"
                     )
+                # "Reads" that act outside the graph: LOAD CSV, TERMINATE/SHOW …, procedures (guard.py).
+                guard.check_neo4j_plan(summary.plan)
 
                 def work(tx):
                     res = tx.run(cypher, params)

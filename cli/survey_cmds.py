@@ -1,0 +1,282 @@
+"""`sitegraph validate`, `load`, `template` and `generate`: survey ledgers in and out."""
+from __future__ import annotations
+
+import enum
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from graphmodel.backends import default_db_path
+from graphmodel.errors import SitegraphError
+from graphmodel.schema import NODES
+
+from .common import DbOpt, Lang, LangOpt, Neo4jOpt, TableFormat, backend, err
+from .render import to_csv, write_xlsx_sheets
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("load")(load)
+    app.command("template")(template)
+    app.command("generate")(generate)
+
+
+class LedgerFormat(str, enum.Enum):
+    xlsx = "xlsx"
+    csv = "csv"
+
+
+PathArg = Annotated[Path, typer.Argument(help="台账：.xlsx 工作簿，或 CSV 文件夹 / a workbook or a folder of CSV files")]
+ReportOpt = Annotated[
+    Optional[Path],
+    typer.Option("--report", help="把问题清单写入 .xlsx 或 .csv，交给排查组修改 / write the problem list for the team",
+                 metavar="FILE"),
+]
+SourceOpt = Annotated[
+    Optional[str],
+    typer.Option("--source", help="来源台账名称（默认：工作簿或文件夹名）/ survey name (default: file or folder name)"),
+]
+
+
+# --- output helpers -----------------------------------------------------------------------
+
+def _console(stderr: bool):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    # Off a terminal (a log, a pipe) keep long Chinese reasons on one line.
+    width = None if stream.isatty() else 200
+    return Console(file=stream, width=width, soft_wrap=False)
+
+
+def _problem_table(problems, lang: str, *, stderr: bool, title: str | None = None) -> None:
+    from rich.table import Table
+
+    from loaders.messages import REPORT_COLUMNS, report_rows
+
+    en = lang == "en"
+    table = Table(title=title, header_style="bold", show_lines=False)
+    for key, zh, en_h in REPORT_COLUMNS[:-1]:
+        table.add_column(en_h if en else zh, overflow="fold", no_wrap=key in ("severity", "row"))
+    for p, row in zip(problems, report_rows(problems, lang)):
+        style = "red" if p.is_error else "yellow"
+        table.add_row(*[("" if row[k] is None else str(row[k])) for k, _, _ in REPORT_COLUMNS[:-1]], style=style)
+    _console(stderr).print(table)
+
+
+def _write_report(path: Path, problems, lang: str) -> None:
+    from loaders.messages import REPORT_COLUMNS, report_rows
+
+    en = lang == "en"
+    cols = [k for k, _, _ in REPORT_COLUMNS]
+    headers = [e if en else z for _, z, e in REPORT_COLUMNS]
+    rows = report_rows(problems, lang)
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        write_xlsx_sheets(path, [("问题清单" if not en else "problems", cols, headers, rows, None)])
+    elif suffix == ".csv":
+        path.write_text(to_csv(cols, rows, headers), encoding="utf-8", newline="")
+    else:
+        raise typer.BadParameter("报告文件须为 .xlsx 或 .csv / the report must be .xlsx or .csv", param_hint="--report")
+    err(f"问题清单已写入 / problem list written: {path}")
+
+
+def _summary(checked, lang: str) -> str:
+    n, w = len(checked.errors), len(checked.warnings)
+    sheets = len(checked.sheets)
+    if lang == "en":
+        return f"{checked.rows} rows in {sheets} sheets: {n} errors, {w} warnings"
+    return f"共 {sheets} 张表 {checked.rows} 行：{n} 个错误，{w} 个警告"
+
+
+@contextmanager
+def _progress() -> Iterator[tuple]:
+    """(read progress, write progress) callbacks drawing a rich progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(file=sys.stderr)
+    prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
+    tasks: dict[str, int] = {}
+
+    def update(name: str, done: int, total: int | None) -> None:
+        if name not in tasks:
+            tasks[name] = prog.add_task(name, total=total)
+        prog.update(tasks[name], completed=done, total=total if total is not None else None)
+
+    def on_read(name: str, done: int, total: int | None) -> None:
+        update(f"读取 / reading {name}", done, total)
+
+    def on_write(label: str, done: int, total: int) -> None:
+        update(f"写入 / writing {NODES[label].sheet}", done, total)
+
+    with prog:
+        yield on_read, on_write
+
+
+def _graph_for_check(db: str | None, neo4j: str | None):
+    """The graph references are checked against: the one named, else the default store if any."""
+    if neo4j or db:
+        return backend(db, neo4j)
+    if Path(default_db_path()).exists():
+        return backend(default_db_path(), None)
+    return None
+
+
+# --- commands -----------------------------------------------------------------------------
+
+def validate(
+    path: PathArg,
+    lang: LangOpt = Lang.zh,
+    report: ReportOpt = None,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    source: SourceOpt = None,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="table 或 json")] = TableFormat.table,
+) -> None:
+    """检查台账，列出每个问题（文件、工作表、行、列、填写内容、原因），不写入数据 /
+    check a survey and list every problem; writes nothing. Exit 1 when there is an error."""
+    from loaders.survey import check
+
+    lg = lang.value
+    ctx = _graph_for_check(db, neo4j)
+    with _progress() as (on_read, _):
+        if ctx is None:
+            err("未连接图谱：引用只在本台账内核对 / no graph: references are checked within the survey only")
+            checked = check(path, None, source=source, progress=on_read)
+        else:
+            with ctx as b:
+                checked = check(path, b, source=source, progress=on_read)
+                err(f"引用已对照图谱核对 / references checked against {b.kind} {b.location}")
+    _show(checked, lg, format, stderr=False)
+    if report:
+        _write_report(report, checked.problems, lg)
+    err(_summary(checked, lg))
+    if not checked.ok:
+        raise SitegraphError(
+            f"台账有 {len(checked.errors)} 个错误，须修改后才能导入 / {len(checked.errors)} errors must be fixed before loading"
+        )
+
+
+def _show(checked, lang: str, format: TableFormat, *, stderr: bool) -> None:
+    if format is TableFormat.json:
+        out = sys.stderr if stderr else sys.stdout
+        print(json.dumps([p.as_dict(lang) for p in checked.problems], ensure_ascii=False, indent=2), file=out)
+    elif checked.problems:
+        title = "问题清单" if lang != "en" else "problems"
+        _problem_table(checked.problems, lang, stderr=stderr, title=title)
+
+
+def load(
+    path: PathArg,
+    source: SourceOpt = None,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="删除同一来源中本次台账已没有的记录 / remove records of this source the survey no longer has")] = False,
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    lang: LangOpt = Lang.zh,
+    report: ReportOpt = None,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="table 或 json")] = TableFormat.table,
+) -> None:
+    """先检查、再导入台账（一个事务：要么全部导入，要么不写入）；有错误时不写入任何数据 /
+    check, then load a survey in one transaction; on any error nothing is written."""
+    from loaders.survey import SurveyInvalid, ensure_schema
+    from loaders.survey import load as load_survey
+
+    lg = lang.value
+    with backend(db, neo4j, write=True, create=True) as b:
+        ensure_schema(b)
+        try:
+            with _progress() as (on_read, on_write):
+                outcome = load_survey(path, b, source=source, prune=prune, progress=on_read, write_progress=on_write)
+        except SurveyInvalid as e:
+            _show(e.checked, lg, format, stderr=True)
+            if report:
+                _write_report(report, e.checked.problems, lg)
+            err(_summary(e.checked, lg))
+            raise
+    checked, rep = outcome.checked, outcome.report
+    if checked.warnings:
+        _problem_table(checked.warnings, lg, stderr=True, title="警告（已导入）" if lg != "en" else "warnings (loaded)")
+    if report:
+        _write_report(report, checked.problems, lg)
+    rows = []
+    for s in checked.sheets:
+        r = rep.labels.get(s.label)
+        rows.append({"label": s.label, "sheet": s.sheet, "file": s.file, "rows": s.rows,
+                     "created": r.created, "updated": r.updated, "unchanged": r.unchanged, "pruned": r.pruned})
+    if format is TableFormat.json:
+        print(json.dumps({**rep.as_dict(), "sheets": rows, "warnings": len(checked.warnings)},
+                         ensure_ascii=False, indent=2))
+    else:
+        from rich.table import Table
+
+        en = lg == "en"
+        heads = (("sheet", "工作表", "sheet"), ("file", "文件", "file"), ("rows", "行数", "rows"),
+                 ("created", "新增", "created"), ("updated", "更新", "updated"),
+                 ("unchanged", "未变", "unchanged"), ("pruned", "删除", "pruned"))
+        table = Table(title=("导入结果 " if not en else "loaded ") + rep.source, header_style="bold")
+        for k, zh, e in heads:
+            table.add_column(e if en else zh, justify="right" if k not in ("sheet", "file") else "left")
+        for r in rows:
+            table.add_row(*[str(r[k]) for k, _, _ in heads])
+        _console(False).print(table)
+    tot = {k: sum(r[k] for r in rows) for k in ("created", "updated", "unchanged", "pruned")}
+    if lg == "en":
+        err(f"loaded '{rep.source}' into {b.kind} {b.location}: {tot['created']} created, {tot['updated']} updated, "
+            f"{tot['unchanged']} unchanged, {tot['pruned']} pruned; {len(checked.warnings)} warnings (load {rep.load_id})")
+    else:
+        err(f"已导入“{rep.source}”到 {b.kind} {b.location}：新增 {tot['created']}，更新 {tot['updated']}，"
+            f"未变 {tot['unchanged']}，删除 {tot['pruned']}；{len(checked.warnings)} 个警告（导入批次 {rep.load_id}）")
+
+
+def template(
+    out: Annotated[Path, typer.Argument(help="输出：.xlsx 文件，或 CSV 文件夹 / an .xlsx file, or a folder for CSV")],
+    format: Annotated[LedgerFormat, typer.Option("--format", "-f")] = LedgerFormat.xlsx,
+    english_headers: Annotated[bool, typer.Option("--english-headers", help="用英文列名 / English keys as headers")] = False,
+) -> None:
+    """生成空白台账模板：表头、每列批注（类型、可选值、是否必填）、下拉选项 /
+    write empty ledgers with headers, a note per column and drop-downs."""
+    from loaders.template import write_template
+
+    if format is LedgerFormat.xlsx and out.suffix.lower() != ".xlsx":
+        if out.suffix:
+            raise typer.BadParameter("xlsx 模板的文件名须以 .xlsx 结尾 / the file must end in .xlsx", param_hint="OUT")
+        out = out.with_suffix(".xlsx")
+    if format is LedgerFormat.xlsx:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    elif out.exists() and not out.is_dir():
+        raise typer.BadParameter("CSV 模板须输出到文件夹 / CSV templates go into a folder", param_hint="OUT")
+    files = write_template(out, format.value, english_headers=english_headers)
+    for f in files:
+        err(f"已写入 / written: {f}")
+
+
+def generate(
+    out: Annotated[Path, typer.Argument(help="输出文件夹 / output folder")],
+    enterprises: Annotated[int, typer.Option("--enterprises", "-n", min=1, help="企业数 / number of enterprises")] = 300,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子 / random seed")] = 1,
+    format: Annotated[LedgerFormat, typer.Option("--format", "-f")] = LedgerFormat.xlsx,
+) -> None:
+    """生成合成排查台账（含标准答案 ground_truth.json），用于演示和测试 /
+    write a synthetic survey (with ground_truth.json) for demos and tests."""
+    try:
+        from loaders import generate as gen
+    except ModuleNotFoundError as e:
+        if e.name != "loaders.generate":
+            raise
+        raise SitegraphError("合成台账生成器尚未安装（loaders/generate.py）/ the survey generator is not available") from e
+    if out.exists() and not out.is_dir():
+        raise typer.BadParameter("OUT 须为文件夹 / OUT must be a folder", param_hint="OUT")
+    out.mkdir(parents=True, exist_ok=True)
+    survey = gen.generate(enterprises, seed)
+    written = gen.write_survey_files(survey, out, format=format.value)
+    for f in written or []:
+        err(f"已写入 / written: {f}")
+    err(f"已生成 {enterprises} 家企业的合成台账：{out} / generated a survey of {enterprises} enterprises in {out}")

@@ -1,0 +1,373 @@
+"""Checking a whole survey: every row through its model, then the checks across rows,
+sheets and the graph.
+
+`check_survey(survey, graph)` returns a `Checked`: the records ready for
+graphmodel.writer.write_survey (typed values plus src_file/src_sheet/src_row) and every
+problem found. Records are handed over only when there is no error at all, so a survey
+is loaded whole or not at all.
+
+The checks across rows are declared as data (RULES below) naming schema keys, plus the
+few that need the graph: references must resolve within the survey or to records already
+in the graph; a lessor must own the building or hold a lease on it; site parents and
+lease chains must not loop, also through records already in the graph. The graph is
+only read (parameterised, read-only Cypher).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from graphmodel.backends.base import Backend
+from graphmodel.schema import NODES, Kind, NodeType
+from graphmodel.writer import existing_keys
+
+from .messages import Problem, sort_key
+from .readers import SheetData, Survey
+from .rows import check_row
+from .values import display, is_blank, uscc_check_char
+
+CHUNK = 5000
+
+Progress = Callable[[str, int, "int | None"], None]
+
+# --- declared row rules (schema keys; checked at import) --------------------------------
+
+# (label, column, other column): the two must name different parties.
+DIFFERENT = (("Tenancy", "lessee_uscc", "lessor_uscc"), ("Contract", "contractor_uscc", "client_uscc"))
+# (label, column, other column): at least one of the two is filled.
+AT_LEAST_ONE = (("Contract", "building_id", "site_id"),)
+# (label, later column, earlier column): later >= earlier when both are set.
+NOT_BEFORE = (("Tenancy", "end_date", "start_date"), ("Contract", "end_date", "start_date"))
+# (label, column, condition column, condition value): column required when condition holds.
+REQUIRED_WHEN = (("Hazard", "closed_on", "status", "已销号"),)
+
+
+def _check_rules() -> None:
+    for rules in (DIFFERENT, AT_LEAST_ONE, NOT_BEFORE, REQUIRED_WHEN):
+        for label, *cols in rules:
+            for c in cols[:2]:
+                NODES[label].column(c)
+
+
+_check_rules()
+
+
+@dataclass
+class Entry:
+    """One data row that was read: its values (None where unreadable) and where it is."""
+
+    sheet: SheetData
+    row: int
+    values: dict[str, Any]
+    raw: dict[str, Any]
+
+    @property
+    def key(self) -> Any:
+        return self.values.get(self.sheet.nt.key)
+
+
+@dataclass
+class SheetSummary:
+    label: str
+    file: str
+    sheet: str
+    rows: int = 0
+
+
+@dataclass
+class Checked:
+    """The outcome of checking a survey."""
+
+    name: str  # default source name
+    problems: list[Problem] = field(default_factory=list)
+    sheets: list[SheetSummary] = field(default_factory=list)
+    records: dict[str, list[dict]] = field(default_factory=dict)  # filled only when there is no error
+    graph_checked: bool = False
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.sheets)
+
+
+class _Ctx:
+    def __init__(self, graph: Backend | None):
+        self.graph = graph
+        self.problems: list[Problem] = []
+
+    def add(self, code: str, e: Entry, key: str | None, *, value: Any = None, raw: bool = True,
+            **params: Any) -> None:
+        nt = e.sheet.nt
+        col = nt.column(key) if key else None
+        if value is None and key is not None:
+            value = e.raw.get(key) if raw else e.values.get(key)
+        self.problems.append(Problem(
+            code, e.sheet.file, e.sheet.sheet, e.row, column=key, header=col.header if col else None,
+            value=display(value) if not isinstance(value, str) else value, params=params, label=nt.label,
+            col_index=e.sheet.columns.get(key) if key else None,
+        ))
+
+    def read(self, cypher: str, ids: Iterable[str]) -> list[dict]:
+        """A read-only parameterised query over chunks of ids."""
+        if self.graph is None:
+            return []
+        ids = list(dict.fromkeys(i for i in ids if i is not None))
+        out: list[dict] = []
+        for i in range(0, len(ids), CHUNK):
+            out.extend(self.graph.read(cypher, {"ids": ids[i: i + CHUNK]}, timeout=None).rows)
+        return out
+
+
+def check_survey(survey: Survey, graph: Backend | None = None, *, source: str | None = None,
+                 progress: Progress | None = None) -> Checked:
+    """Check every row and sheet of an opened survey, against `graph` when given."""
+    ctx = _Ctx(graph)
+    checked = Checked(name=survey.name, graph_checked=graph is not None)
+    entries: dict[str, list[Entry]] = {}
+    for sh in survey.sheets:
+        summary = SheetSummary(sh.label, sh.file, sh.sheet)
+        checked.sheets.append(summary)
+        entries[sh.label] = _read_sheet(sh, ctx, summary, progress)
+    checked.problems = list(survey.problems)  # after reading: rows add reading problems too
+
+    for label, es in entries.items():
+        _row_rules(NODES[label], es, ctx)
+    keys = _unique_keys(entries, ctx)
+    _references(entries, keys, ctx)
+    _tenancy_chains(entries, ctx)
+    _site_loops(entries, ctx)
+    if graph is not None and source:
+        _other_sources(entries, source, ctx)
+
+    checked.problems += ctx.problems
+    order = {(s.file, s.sheet): i for i, s in enumerate(checked.sheets)}
+    checked.problems.sort(key=lambda p: sort_key(p, order))
+    if checked.ok:
+        for label, es in entries.items():
+            checked.records[label] = [
+                {**e.values, "src_file": e.sheet.file, "src_sheet": e.sheet.sheet, "src_row": e.row} for e in es
+            ]
+    return checked
+
+
+def _read_sheet(sh: SheetData, ctx: _Ctx, summary: SheetSummary, progress: Progress | None) -> list[Entry]:
+    nt = sh.nt
+    out: list[Entry] = []
+    name = f"{sh.file} › {sh.sheet}" if sh.file != sh.sheet + ".csv" else sh.file
+    for rowno, cells in sh.rows():
+        res = check_row(nt, cells)
+        e = Entry(sh, rowno, res.values, cells)
+        out.append(e)
+        for cp in res.problems:
+            ctx.add(cp.code, e, cp.key, **cp.params)
+        if res.values.get("uscc_valid") is False:
+            code = res.values["uscc"]
+            ctx.add("USCC_CHECK", e, "uscc", expected=uscc_check_char(code[:17]))
+        if progress and len(out) % 500 == 0:
+            progress(name, len(out), sh.total)
+    summary.rows = len(out)
+    if progress:
+        progress(name, len(out), len(out))
+    if not out:
+        ctx.problems.append(Problem("SHEET_NO_ROWS", sh.file, sh.sheet, sh.header_row, label=nt.label))
+    return out
+
+
+def _row_rules(nt: NodeType, es: list[Entry], ctx: _Ctx) -> None:
+    label = nt.label
+    for e in es:
+        v = e.values
+        for lab, a, b in DIFFERENT:
+            if lab == label and v.get(a) is not None and v.get(a) == v.get(b):
+                ca, cb = nt.column(a), nt.column(b)
+                ctx.add("SAME_PARTY", e, a, header_zh=ca.header, header_en=a, other_zh=cb.header, other_en=b)
+        for lab, a, b in AT_LEAST_ONE:
+            if lab == label and v.get(a) is None and v.get(b) is None and is_blank(e.raw.get(a)) \
+                    and is_blank(e.raw.get(b)):
+                ca, cb = nt.column(a), nt.column(b)
+                ctx.add("NO_PLACE", e, a, header_zh=ca.header, header_en=a, other_zh=cb.header, other_en=b)
+        for lab, later, earlier in NOT_BEFORE:
+            x, y = v.get(later), v.get(earlier)
+            if lab == label and isinstance(x, dt.date) and isinstance(y, dt.date) and x < y:
+                cl, ce = nt.column(later), nt.column(earlier)
+                ctx.add("DATE_ORDER", e, later, header_zh=cl.header, header_en=later, other_zh=ce.header,
+                        other_en=earlier, other_value=y.isoformat())
+        for lab, col, cond, cond_value in REQUIRED_WHEN:
+            if lab == label and v.get(cond) == cond_value and v.get(col) is None and is_blank(e.raw.get(col)):
+                cc, cd = nt.column(col), nt.column(cond)
+                ctx.add("REQUIRED_WHEN", e, col, header_zh=cc.header, header_en=col, cond_zh=cd.header,
+                        cond_en=cond, cond_value=cond_value)
+
+
+def _unique_keys(entries: dict[str, list[Entry]], ctx: _Ctx) -> dict[str, dict[Any, Entry]]:
+    """Key -> first row of each label; later rows with the same key are errors."""
+    keys: dict[str, dict[Any, Entry]] = {}
+    for label, es in entries.items():
+        seen: dict[Any, Entry] = {}
+        for e in es:
+            k = e.key
+            if k is None:
+                continue
+            if k in seen:
+                ctx.add("DUPLICATE_KEY", e, NODES[label].key, first_row=seen[k].row)
+            else:
+                seen[k] = e
+        keys[label] = seen
+    return keys
+
+
+def _references(entries: dict[str, list[Entry]], keys: dict[str, dict[Any, Entry]], ctx: _Ctx) -> None:
+    # Which referenced keys are not in the survey: ask the graph about those, all at once.
+    wanted: dict[str, set] = defaultdict(set)
+    for label, es in entries.items():
+        for col in NODES[label].refs:
+            local = keys.get(col.ref, {})
+            for e in es:
+                for t in _targets(e.values.get(col.key), col.kind):
+                    if t not in local:
+                        wanted[col.ref].add(t)
+    in_graph: dict[str, set] = {
+        label: (existing_keys(ctx.graph, label, sorted(ids)) if ctx.graph is not None else set())
+        for label, ids in wanted.items()
+    }
+    for label, es in entries.items():
+        for col in NODES[label].refs:
+            target = NODES[col.ref]
+            local = keys.get(col.ref, {})
+            for e in es:
+                missing = [t for t in _targets(e.values.get(col.key), col.kind)
+                           if t not in local and t not in in_graph.get(col.ref, ())]
+                if missing:
+                    ctx.add("REF_UNRESOLVED", e, col.key, target_zh=target.title_zh, target_en=target.title_en,
+                            sheet_zh=target.sheet, sheet_en=target.file, value="、".join(missing))
+
+
+def _targets(v: Any, kind: Kind) -> list:
+    if v is None:
+        return []
+    return list(dict.fromkeys(v)) if kind is Kind.REF_LIST else [v]
+
+
+# --- leases: who may let a building, and no loops ----------------------------------------
+
+_Q_OWNERS = "UNWIND $ids AS k MATCH (b:Building {building_id: k}) RETURN b.building_id AS id, b.owner_uscc AS owner"
+_Q_TENANCIES = (
+    "UNWIND $ids AS k MATCH (t:Tenancy)-[:COVERS]->(b:Building {building_id: k}) "
+    "RETURN t.tenancy_id AS id, t.lessor_uscc AS lessor, t.lessee_uscc AS lessee, b.building_id AS building"
+)
+
+
+def _tenancy_chains(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
+    tenancies = entries.get("Tenancy") or []
+    if not tenancies:
+        return
+    buildings = {t.values.get("building_id") for t in tenancies} - {None}
+    owners: dict[str, Any] = {r["id"]: r["owner"] for r in ctx.read(_Q_OWNERS, sorted(buildings))}
+    for b in entries.get("Building") or []:
+        if b.key is not None:
+            owners[b.key] = b.values.get("owner_uscc")  # the survey overrides the graph
+    # All leases on those buildings: the graph's, overridden (by id) by the survey's.
+    leases: dict[str, tuple] = {
+        r["id"]: (r["lessor"], r["lessee"], r["building"]) for r in ctx.read(_Q_TENANCIES, sorted(buildings))
+    }
+    survey_ids = set()
+    for t in tenancies:
+        if t.key is not None:
+            survey_ids.add(t.key)
+            leases[t.key] = (t.values.get("lessor_uscc"), t.values.get("lessee_uscc"), t.values.get("building_id"))
+    lessees: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))  # building -> lessee -> tenancy ids
+    for tid, (lessor, lessee, b) in leases.items():
+        if lessee is not None and b is not None:
+            lessees[b][lessee].add(tid)
+
+    for t in tenancies:
+        lessor, b = t.values.get("lessor_uscc"), t.values.get("building_id")
+        owner = owners.get(b)
+        if lessor is None or b is None or owner is None or lessor == owner:
+            continue
+        if lessees[b].get(lessor, set()) - {t.key}:
+            continue
+        ctx.add("LESSOR_NOT_ENTITLED", t, "lessor_uscc", building=b, owner=owner)
+
+    # Loops: per building, lessor -> lessee edges; any lease inside a strongly connected part loops.
+    import networkx as nx
+
+    by_building: dict[str, nx.DiGraph] = defaultdict(nx.DiGraph)
+    for tid, (lessor, lessee, b) in leases.items():
+        if None in (lessor, lessee, b) or lessor == lessee:
+            continue
+        g = by_building[b]
+        if g.has_edge(lessor, lessee):
+            g[lessor][lessee]["ids"].append(tid)
+        else:
+            g.add_edge(lessor, lessee, ids=[tid])
+    for t in tenancies:
+        lessor, lessee, b = t.values.get("lessor_uscc"), t.values.get("lessee_uscc"), t.values.get("building_id")
+        if t.key is None or b not in by_building or None in (lessor, lessee) or lessor == lessee:
+            continue
+        g = by_building[b]
+        if not nx.has_path(g, lessee, lessor):
+            continue
+        path = nx.shortest_path(g, lessee, lessor)
+        hops = [(lessor, lessee, t.key)] + [(a, c, sorted(g[a][c]["ids"])[0]) for a, c in zip(path, path[1:])]
+        cycle = lessor + "".join(f" →[{tid}] {c}" for _, c, tid in hops)
+        ctx.add("LEASE_LOOP", t, "lessor_uscc", building=b, cycle=cycle)
+
+
+# --- site parents ---------------------------------------------------------------------------
+
+_Q_PARENTS = "UNWIND $ids AS k MATCH (s:Site {site_id: k}) RETURN s.site_id AS id, s.parent_site_id AS parent"
+
+
+def _site_loops(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
+    sites = [e for e in entries.get("Site") or [] if e.key is not None]
+    if not sites:
+        return
+    parent: dict[str, Any] = {}
+    survey_parent = {e.key: e.values.get("parent_site_id") for e in sites}
+    # Follow parent chains into the graph until they end or come back.
+    frontier = {p for p in survey_parent.values() if p is not None and p not in survey_parent}
+    known: set = set(survey_parent)
+    while frontier and ctx.graph is not None:
+        known |= frontier
+        rows = ctx.read(_Q_PARENTS, sorted(frontier))
+        frontier = set()
+        for r in rows:
+            parent[r["id"]] = r["parent"]
+            if r["parent"] is not None and r["parent"] not in known:
+                frontier.add(r["parent"])
+    parent.update(survey_parent)
+    for e in sites:
+        path = [e.key]
+        cur = parent.get(e.key)
+        while cur is not None and cur not in path:
+            path.append(cur)
+            cur = parent.get(cur)
+        if cur is not None and cur == e.key:
+            ctx.add("SITE_LOOP", e, "parent_site_id", cycle=" → ".join(path + [e.key]))
+
+
+# --- records that another survey loaded --------------------------------------------------------
+
+def _other_sources(entries: dict[str, list[Entry]], source: str, ctx: _Ctx) -> None:
+    for label, es in entries.items():
+        nt = NODES[label]
+        q = f"UNWIND $ids AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) RETURN n.`{nt.key}` AS id, n.source AS source"
+        theirs = {r["id"]: r["source"] for r in ctx.read(q, [e.key for e in es])}
+        for e in es:
+            other = theirs.get(e.key)
+            if other and other != source:
+                ctx.add("KEY_OTHER_SOURCE", e, nt.key, other=other, source=source)
