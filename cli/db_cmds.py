@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from graphmodel.backends.base import DEFAULT_TIMEOUT_S
+from graphmodel.personal import mask_rows
 from graphmodel.schema import NODES, RELS
 
 from .common import DbOpt, Neo4jOpt, ParamOpt, RowFormat, TableFormat, backend, err, parse_kv
@@ -70,13 +71,23 @@ def cypher(
     format: Annotated[RowFormat, typer.Option("--format", "-f")] = RowFormat.table,
     limit: Annotated[int, typer.Option("--limit", help="最多返回行数 / row limit", min=1)] = DEFAULT_ROW_LIMIT,
     timeout: Annotated[float, typer.Option("--timeout", help="超时秒数 / timeout in seconds", min=0.1)] = DEFAULT_TIMEOUT_S,
+    include_personal: Annotated[bool, typer.Option(
+        "--include-personal", help="显示个人信息（负责人、电话、整改责任人、检查人员）/ show personal data")] = False,
 ) -> None:
-    """执行只读的临时 Cypher 查询；写操作一律拒绝 / run ad-hoc read-only Cypher; writes are refused."""
+    """执行只读的临时 Cypher 查询；写操作一律拒绝 / run ad-hoc read-only Cypher; writes are refused.
+
+    个人信息列默认隐藏（规则见 docs/reliability.md）/ personal data is masked unless --include-personal.
+    """
     params = {k: _typed(v) for k, v in parse_kv(param).items()}
     with backend(db, neo4j) as b:
         res = b.read(query, params, timeout=timeout, limit=limit)
     if res.truncated:
         err(f"仅显示前 {limit} 行（用 --limit 调高）/ only the first {limit} rows (raise with --limit)")
+    if not include_personal:  # graphmodel/personal.py: columns reading personal properties, personal keys in maps
+        res.rows, hidden = mask_rows(query, res.columns, res.rows, params)
+        if hidden:
+            err(f"已隐藏个人信息列 {', '.join(sorted(hidden))}（加 --include-personal 显示）/ "
+                "personal data hidden (add --include-personal)")
     if format is RowFormat.json:
         print(to_json(res.rows))
     elif format is RowFormat.csv:

@@ -209,7 +209,7 @@ def load(
     rows = []
     for s in checked.sheets:
         r = rep.labels.get(s.label)
-        rows.append({"label": s.label, "sheet": s.sheet, "file": s.file, "rows": s.rows,
+        rows.append({"label": s.label, "sheet": NODES[s.label].sheet, "file": s.file, "rows": s.rows,
                      "created": r.created, "updated": r.updated, "unchanged": r.unchanged, "pruned": r.pruned})
     if format is TableFormat.json:
         print(json.dumps({**rep.as_dict(), "sheets": rows, "warnings": len(checked.warnings)},

@@ -350,6 +350,8 @@ def _open_csv_files(s: Survey, files: list[Path]) -> None:
             nt, f.name, f.stem, rowno, matched[0], matched[1], s.problems,
             total=len(records) - rowno, encoding=encoding, _rows=rows, _width=len(cells),
         ))
+    order = {nt.label: i for i, nt in enumerate(NODE_TYPES)}
+    s.sheets.sort(key=lambda sh: order[sh.label])
 
 
 def _csv_records(text: str) -> tuple[list[list[str]], tuple[int, str, str] | None]:

@@ -176,7 +176,7 @@ def variant_cell(col: Column, v: Any) -> Any:
     if col.kind is Kind.FLOAT:
         return f"{v:,}"
     if col.kind is Kind.USCC or (col.kind is Kind.REF and NODES[col.ref].key_column.kind is Kind.USCC):
-        return f" {v[:6].lower()} {v[6:]} "
+        return f" {v[:8]} {v[8:].lower()} "
     if col.kind is Kind.ENUM and col.aliases:
         return dict((c, a) for a, c in col.aliases).get(v, v)
     if isinstance(v, str):

@@ -1,0 +1,177 @@
+"""Load speed: generated Yangquan surveys of 1k, 10k and 100k enterprises into each backend.
+
+    python -m bench.bench_load [SIZES…] [--seed S] [--naive-limit N]
+
+For each size and backend, in a fresh process each (so peak RSS is that run's own):
+- `write`: the records of the survey written by graphmodel.writer (the database stage);
+- `load`: `sitegraph load` of the survey as CSV files — read, parse, validate, write;
+- `reload`: the same survey again (idempotent: nothing written);
+and on Neo4j a naive baseline in the same run: one neomodel `save()` per record and one
+`connect()` per relationship, on the first N records (default 3000; it is a rate).
+Results go to bench/results/load.json and a markdown table on stdout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import child, local_neo4j, machine, peak_rss_mib, save, wipe
+
+
+def _records(n: int, seed: int):
+    from loaders.generate import generate
+
+    return generate(enterprises=n, seed=seed)
+
+
+def _open(kind: str, db: str | None):
+    from graphmodel.backends import open_backend
+
+    if kind == "embedded":
+        b = open_backend(db, write=True, create=True)
+    else:
+        b = open_backend(neo4j=os.environ["NEO4J_URI"], write=True)
+    b.install_schema()
+    return b
+
+
+def run_write(kind: str, n: int, seed: int, db: str | None) -> dict:
+    from graphmodel.writer import write_survey
+
+    survey = _records(n, seed)
+    rows = sum(len(v) for v in survey.records.values())
+    b = _open(kind, db)
+    t = time.perf_counter()
+    rep = write_survey(b, survey.records, source="bench")
+    secs = time.perf_counter() - t
+    t = time.perf_counter()
+    again = write_survey(b, survey.records, source="bench")
+    resecs = time.perf_counter() - t
+    b.close()
+    assert not again.changed
+    return {"rows": rows, "relationships": rep.relationships_created, "seconds": round(secs, 2),
+            "rows_per_s": round(rows / secs), "reload_seconds": round(resecs, 2), "peak_rss_mib": peak_rss_mib()}
+
+
+def run_load(kind: str, path: str, db: str | None) -> dict:
+    from loaders.survey import load
+
+    b = _open(kind, db)
+    t = time.perf_counter()
+    out = load(path, b, source="bench")
+    secs = time.perf_counter() - t
+    b.close()
+    rows = sum(r.created + r.updated + r.unchanged for r in out.report.labels.values())
+    return {"rows": rows, "seconds": round(secs, 2), "rows_per_s": round(rows / secs), "peak_rss_mib": peak_rss_mib()}
+
+
+def run_naive(n: int, seed: int, limit: int) -> dict:
+    """One neomodel save() per record, one connect() per relationship (Neo4j)."""
+    from graphmodel import ogm
+    from graphmodel.schema import NODE_TYPES, NODES, REL_TYPES, Kind
+
+    survey = _records(n, seed)
+    ogm.connect(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USERNAME", "neo4j"), os.environ["NEO4J_PASSWORD"])
+    classes = ogm.classes()
+    taken: dict[str, list[dict]] = {}
+    budget = limit
+    for nt in NODE_TYPES:  # a proportional slice of every sheet
+        recs = survey.records.get(nt.label, [])
+        k = max(1, round(len(recs) * limit / sum(len(v) for v in survey.records.values())))
+        taken[nt.label] = recs[: min(k, budget)]
+        budget -= len(taken[nt.label])
+    keys = {label: {r[NODES[label].key] for r in rs} for label, rs in taken.items()}
+    rows = sum(len(v) for v in taken.values())
+    objs: dict[tuple[str, str], object] = {}
+    t = time.perf_counter()
+    for nt in NODE_TYPES:
+        props = {c.key for c in nt.columns} | {d.key for d in nt.derived} | {"src_file", "src_sheet", "src_row"}
+        for r in taken[nt.label]:
+            o = classes[nt.label](**{k: v for k, v in r.items() if k in props and v is not None}, source="naive")
+            objs[(nt.label, r[nt.key])] = o.save()
+    rels = 0
+    for rel in REL_TYPES:
+        owner = NODES[rel.owner]
+        col = owner.column(rel.column)
+        for r in taken[rel.owner]:
+            vals = r.get(col.key)
+            for v in (vals if col.kind is Kind.REF_LIST else [vals]) if vals else []:
+                other = NODES[rel.end if rel.owner_is_start else rel.start].label
+                if v not in keys.get(other, ()):
+                    continue
+                a, b = (objs[(owner.label, r[owner.key])], objs[(other, v)])
+                if not rel.owner_is_start:
+                    a, b = b, a
+                getattr(a, f"rel_{rel.type.lower()}").connect(b)
+                rels += 1
+    secs = time.perf_counter() - t
+    return {"rows": rows, "relationships": rels, "seconds": round(secs, 2), "rows_per_s": round(rows / secs, 1),
+            "peak_rss_mib": peak_rss_mib()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 100000])
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--naive-limit", type=int, default=3000)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:  # inside a fresh process
+        mode, kind, *rest = a.child
+        if mode == "write":
+            out = run_write(kind, int(rest[0]), a.seed, rest[1] if len(rest) > 1 else None)
+        elif mode == "load":
+            out = run_load(kind, rest[0], rest[1] if len(rest) > 1 else None)
+        else:
+            out = run_naive(int(rest[0]), a.seed, a.naive_limit)
+        print(json.dumps(out))
+        return 0
+
+    results = {"machine": machine(), "seed": a.seed, "runs": []}
+    tmp = Path(tempfile.mkdtemp(prefix="sitegraph-bench-"))
+    with local_neo4j() as uri:
+        for n in a.sizes:
+            from loaders.generate import generate, write_survey_files
+
+            t = time.perf_counter()
+            survey = generate(enterprises=n, seed=a.seed)
+            gen_s = time.perf_counter() - t
+            csv_dir = tmp / f"survey-{n}"
+            write_survey_files(survey, csv_dir, format="csv")
+            del survey
+            for kind in ("embedded", "neo4j"):
+                for mode in ("write", "load"):
+                    db = str(tmp / f"{kind}-{mode}-{n}.db") if kind == "embedded" else None
+                    if kind == "neo4j":
+                        wipe(uri)
+                    arg = str(n) if mode == "write" else str(csv_dir)
+                    extra = [db] if db else []
+                    r = child("bench.bench_load", "--seed", str(a.seed), "--child", mode, kind, arg, *extra)
+                    r.update(size=n, backend=kind, mode=mode, generate_seconds=round(gen_s, 2))
+                    results["runs"].append(r)
+                    print(f"{n:>7} {kind:<8} {mode:<6} {r['rows']:>8} rows {r['seconds']:>7}s "
+                          f"{r['rows_per_s']:>8} rows/s  peak {r['peak_rss_mib']} MiB", file=sys.stderr)
+            if n <= 10000:
+                wipe(uri)
+                r = child("bench.bench_load", "--seed", str(a.seed), "--naive-limit", str(a.naive_limit),
+                          "--child", "naive", "neo4j", str(n))
+                r.update(size=n, backend="neo4j", mode="naive neomodel save()")
+                results["runs"].append(r)
+                print(f"{n:>7} neo4j    naive  {r['rows']:>8} rows {r['seconds']:>7}s {r['rows_per_s']:>8} rows/s",
+                      file=sys.stderr)
+    save("load", results)
+    print("| enterprises | backend | mode | ledger rows | seconds | rows/s | peak RSS MiB |")
+    print("|---:|---|---|---:|---:|---:|---:|")
+    for r in results["runs"]:
+        print(f"| {r['size']:,} | {r['backend']} | {r['mode']} | {r['rows']:,} | {r['seconds']} | "
+              f"{r['rows_per_s']:,} | {r['peak_rss_mib']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

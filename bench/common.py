@@ -1,0 +1,89 @@
+"""Shared helpers for the benchmarks: machine description, a private Neo4j, child runs."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def machine() -> dict:
+    mem_kb = 0
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    cpu = ""
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import ladybug
+    import neo4j
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(), "os": platform.platform(),
+        "ladybug": getattr(ladybug, "__version__", "?"), "neo4j_driver": neo4j.__version__,
+        "load_average": os.getloadavg(),
+    }
+
+
+@contextmanager
+def local_neo4j(heap: str = "2g"):
+    """A private Neo4j 5.26 for the run (NEO4J_URI from the environment wins)."""
+    if os.environ.get("NEO4J_URI"):
+        yield os.environ["NEO4J_URI"]
+        return
+    from graphmodel import neo4j_local
+
+    home = Path(tempfile.mkdtemp(prefix="sitegraph-bench-neo4j-"))
+    st = neo4j_local.start(home, heap=heap, pagecache="1g")
+    os.environ.update(NEO4J_URI=st.uri, NEO4J_USERNAME=st.user, NEO4J_PASSWORD=st.password)
+    try:
+        yield st.uri
+    finally:
+        neo4j_local.stop(home)
+        for k in ("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD"):
+            os.environ.pop(k, None)
+
+
+def wipe(uri: str) -> None:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri, auth=(os.environ.get("NEO4J_USERNAME", "neo4j"),
+                                               os.environ.get("NEO4J_PASSWORD"))) as d:
+        with d.session() as s:
+            s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+
+def child(module: str, *args: str) -> dict:
+    """Run `python -m module args` and return its last stdout line as JSON (fresh process:
+    its peak RSS is its own)."""
+    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          cwd=ROOT, env=os.environ.copy())
+    if proc.returncode != 0:
+        raise RuntimeError(f"{module} {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mib() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def save(name: str, data: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    p = RESULTS / f"{name}.json"
+    p.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return p
