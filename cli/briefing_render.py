@@ -42,7 +42,6 @@ _KIND_FILL = {"enterprise": ("#e3f2fd", "#1565c0"), "building": ("#eceff1", "#37
 FONT_PT = 7.0
 LINE_IN = FONT_PT * 1.4 / 72
 PAD_X_IN, PAD_Y_IN = 0.08, 0.05
-GAP_X_IN, GAP_Y_IN = 0.42, 0.12
 
 
 def _text_width_in(text: str, size_pt: float = FONT_PT) -> float:
@@ -66,52 +65,68 @@ def _mpl_text(s: str) -> str:
     return s.replace("$", r"\$")
 
 
+def _wrap(text: str, max_em: float = 9, lines: int = 2) -> list[str]:
+    """Break a label into at most `lines` lines of `max_em`; the last one clipped."""
+    out, cur, em = [], "", 0.0
+    for ch in text or "":
+        w = 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6
+        if em + w > max_em:
+            out.append(cur)
+            cur, em = "", 0.0
+        cur, em = cur + ch, em + w
+    out.append(cur)
+    if len(out) > lines:
+        out = out[: lines - 1] + [_clip("".join(out[lines - 1:]), max_em - 1)]
+    return out
+
+
 def _node_lines(b: Briefing, g, n: str) -> list[str]:
     a = g.nodes[n]
     kind = a["kind"]
     if kind == "building":
         p = b.building(a["id"]).props
-        facts = " · ".join(x for x in (a["id"], f"{p.get('fire_class')}类" if p.get("fire_class") else "",
-                                          f"{p.get('floors')}层" if p.get("floors") else "",
-                                          p.get("structure") or "") if x)
-        return [f"建筑 {_clip(a['label'], 13)}", facts]
+        facts = "·".join(x for x in (f"{p.get('fire_class')}类" if p.get("fire_class") else "",
+                                     f"{p.get('floors')}层" if p.get("floors") else "",
+                                     p.get("structure") or "") if x)
+        return [f"{a['id']} 建筑", *_wrap(a["label"], 9, 1), facts or "—"]
     if kind == "enterprise":
         roles = []
         if a.get("owner"):
-            roles.append("产权单位")
+            roles.append("产权")
+        unlinked = False
         for pred in g.predecessors(n):
             rel = g.edges[pred, n].get("rel")
-            r = {"LESSEE_OF": "承租方", "CONTRACTOR_OF": "承包方", "AGENCY_OF": "派遣单位"}.get(rel)
+            unlinked = unlinked or rel == "UNLINKED"
+            r = {"LESSEE_OF": "承租", "CONTRACTOR_OF": "承包", "AGENCY_OF": "派遣"}.get(rel)
             if r and r not in roles:
                 roles.append(r)
         for succ in g.successors(n):
-            rel = g.edges[n, succ].get("rel")
-            r = {"CLIENT_OF": "发包方", "HOST_OF": "用工单位", "RUNS": "作业单位"}.get(rel)
+            r = {"LESSOR_OF": "出租", "CLIENT_OF": "发包", "HOST_OF": "用工", "RUNS": "作业"}.get(g.edges[n, succ].get("rel"))
             if r and r not in roles:
                 roles.append(r)
-        return [_clip(a["label"], 15), "、".join(roles[:3]) or "企业"]
+        if unlinked:
+            return [*_wrap(a["label"], 9, 2), _clip("·".join(roles[:2]) + "·无产权无租赁", 10)]
+        return [*_wrap(a["label"], 9, 2), "·".join(roles[:4]) or "企业"]
     if kind == "tenancy":
         t = b.tenancies[a["id"]]
         p = t.props
-        head = f"租赁 {a['id']}" + (f" · 深度{t.depth}" if t.depth else " · 断链")
-        facts = " · ".join(x for x in (
+        head = f"{a['id']} 租赁" + (f"·深度{t.depth}" if t.depth else "·断链")
+        facts = "·".join(x for x in (
             f"{p['area']:g}㎡" if p.get("area") is not None else "",
             f"{p['workers']}人" if p.get("workers") is not None else "",
-            p.get("purpose") or "",
             f"{p['goods_fire_class']}类" if p.get("goods_fire_class") else "") if x)
-        return [head, facts or "面积人数未填", _gap_line(t.duties, t.two_way_gap)]
+        return [_clip(head, 10), _clip(facts or "面积人数未填", 10), _gap_line(t.duties, t.two_way_gap)]
     if kind == "contract":
         c = b.contracts[a["id"]]
-        hr = c.props.get("high_risk_work") or []
-        return [f"外包 {a['id']} · {c.props.get('kind') or ''}",
-                _clip("高风险：" + "、".join(hr), 16) if hr else _clip(c.props.get("work") or "作业内容未填", 16),
+        return [_clip(f"{a['id']} 外包", 10), _clip(c.props.get("kind") or "类型未填", 10),
                 _gap_line(c.duties, c.two_way_gap)]
     if kind == "dispatch":
         d = b.dispatch[a["id"]]
-        return [f"派遣 {a['id']} · {d.props.get('workers')}人", f"岗位性质：{d.props.get('position_nature') or '未填'}"]
+        return [_clip(f"{a['id']} 派遣·{d.props.get('workers')}人", 10),
+                _clip(f"岗位：{d.props.get('position_nature') or '未填'}", 10)]
     if kind == "operation":
         o = b.operations[a["id"]]
-        return [f"作业 {a['id']} · {o['category']}", o["footing"]]
+        return [_clip(f"{a['id']} {o['category']}", 10), _clip(o["footing"], 10)]
     return [str(n)]
 
 
@@ -119,11 +134,11 @@ def _gap_line(duties: list[Duty], two_way: bool) -> str:
     bad = [d.label for d in duties if d.state == BAD]
     unk = [d.label for d in duties if d.state == UNKNOWN]
     if two_way:
-        return "两头不管" + (f"；缺{len(bad)}项" if bad else "") + (f"；未填{len(unk)}项" if unk else "")
+        return "两头不管"
     if bad:
-        return _clip("缺：" + "、".join(bad), 16)
+        return _clip(f"缺{len(bad)}项：{bad[0]}", 10) if len(bad) > 1 else _clip(f"缺：{bad[0]}", 10)
     if unk:
-        return _clip("未填：" + "、".join(unk), 16)
+        return f"未填{len(unk)}项"
     return "职责齐全"
 
 
@@ -134,8 +149,58 @@ def _layers(g, root: str) -> dict[str, int]:
     return {n: dist.get(n, 1) for n in g.nodes}
 
 
+# Printable area for a diagram (inches): A4 minus margins, and a good part of a page.
+PAGE_W_IN, PAGE_H_IN = 7.2, 9.0
+
+
+def _layout(g, size: dict, layer: dict, vertical: bool):
+    """Positions (inches, y down) with layers as columns (or rows when vertical).
+
+    Inside a layer, nodes follow the mean position of their parents (one barycentre
+    pass), then kind and id, which keeps lease chains straight and the output stable.
+    """
+    along = 1 if vertical else 0  # axis the layers advance on
+    gap_layer = 0.32 if vertical else 0.36
+    gap_in = 0.10 if vertical else 0.10
+    cols: dict[int, list[str]] = {}
+    for n in g:
+        cols.setdefault(layer[n], []).append(n)
+    rank: dict[str, float] = {}
+    for li in sorted(cols):
+        nodes = cols[li]
+        nodes.sort(key=lambda n: (
+            sum(rank[p] for p in g.predecessors(n) if p in rank) / max(1, sum(1 for p in g.predecessors(n) if p in rank)),
+            g.nodes[n]["kind"], str(g.nodes[n].get("id"))))
+        for i, n in enumerate(nodes):
+            rank[n] = float(i)
+    # extent of each layer along the layer axis, and across it
+    thick = {li: max(size[n][along] for n in nodes) for li, nodes in cols.items()}
+    span = {li: sum(size[n][1 - along] for n in nodes) + gap_in * (len(nodes) - 1) for li, nodes in cols.items()}
+    total_across = max(span.values()) + 0.2
+    pos: dict[str, tuple[float, float]] = {}
+    at = 0.1
+    for li in sorted(cols):
+        centre = at + thick[li] / 2
+        c = 0.1 + (total_across - 0.2 - span[li]) / 2
+        for n in cols[li]:
+            w = size[n][1 - along]
+            pos[n] = (c + w / 2, centre) if vertical else (centre, c + w / 2)
+            c += w + gap_in
+        at += thick[li] + gap_layer
+    total_along = at - gap_layer + 0.1
+    fig = (total_across, total_along) if vertical else (total_along, total_across)
+    return pos, fig
+
+
+def _scale(fig: tuple[float, float]) -> float:
+    return min(1.0, PAGE_W_IN / fig[0], PAGE_H_IN / fig[1])
+
+
 def diagram_svg(b: Briefing, building_id: str) -> str:
-    """The responsibility chain of one building as an SVG fragment (text stays text)."""
+    """The responsibility chain of one building as an SVG fragment (text stays text).
+
+    Layers run left to right, or top to bottom when that fits an A4 page better.
+    """
     import matplotlib
     import networkx as nx
     from matplotlib.figure import Figure
@@ -154,34 +219,12 @@ def diagram_svg(b: Briefing, building_id: str) -> str:
     lines = {n: _node_lines(b, g, n) for n in g}
     size = {n: (max(_text_width_in(s) for s in lines[n]) + 2 * PAD_X_IN, len(lines[n]) * LINE_IN + 2 * PAD_Y_IN)
             for n in g}
-
-    # Columns left to right by layer; inside a column, order by the parents' rows.
-    cols: dict[int, list[str]] = {}
-    for n in g:
-        cols.setdefault(layer[n], []).append(n)
-    order_y: dict[str, float] = {}
-    x_of: dict[int, float] = {}
-    x = 0.1
-    for li in sorted(cols):
-        nodes = cols[li]
-        nodes.sort(key=lambda n: (
-            min((order_y[p] for p in g.predecessors(n) if p in order_y), default=0.0),
-            g.nodes[n]["kind"], str(g.nodes[n].get("id"))))
-        width = max(size[n][0] for n in nodes)
-        x_of[li] = x + width / 2
-        x += width + GAP_X_IN
-        for i, n in enumerate(nodes):
-            order_y[n] = float(i)
-    fig_w = x - GAP_X_IN + 0.1
-    heights = {li: sum(size[n][1] for n in nodes) + GAP_Y_IN * (len(nodes) - 1) for li, nodes in cols.items()}
-    fig_h = max(heights.values()) + 0.3 + (0.15 if omitted else 0)
-    pos: dict[str, tuple[float, float]] = {}
-    for li, nodes in cols.items():
-        y = 0.15 + (fig_h - 0.15 - heights[li]) / 2
-        for n in nodes:
-            h = size[n][1]
-            pos[n] = (x_of[li], y + h / 2)
-            y += h + GAP_Y_IN
+    pos, fig_size = _layout(g, size, layer, vertical=False)
+    pos_v, fig_v = _layout(g, size, layer, vertical=True)
+    vertical = _scale(fig_v) > _scale(fig_size) + 0.02
+    if vertical:
+        pos, fig_size = pos_v, fig_v
+    fig_w, fig_h = fig_size[0], fig_size[1] + (0.15 if omitted else 0)
 
     rc = {"svg.fonttype": "none", "svg.hashsalt": f"sitegraph-{building_id}", "font.family": "sans-serif",
           "font.sans-serif": ["DejaVu Sans"], "text.usetex": False}
@@ -194,34 +237,35 @@ def diagram_svg(b: Briefing, building_id: str) -> str:
         ax.set_axis_off()
 
         # Edges first (under the boxes), between box borders: networkx draws them on a
-        # graph of ports (right side of the source, left side of the target).
+        # graph of ports (the source's exit side, the target's entry side).
         ports = nx.DiGraph()
         ppos: dict = {}
         styles: dict[tuple, list] = {}
         for u, v, a in g.edges(data=True):
             (xu, yu), (xv, yv) = pos[u], pos[v]
-            wu, wv = size[u][0] / 2, size[v][0] / 2
-            if xv > xu:
-                pu, pv = (xu + wu, yu), (xv - wv, yv)
-                conn = "arc3,rad=0"
+            (wu, hu), (wv, hv) = size[u], size[v]
+            if vertical:
+                if yv > yu:
+                    pu, pv, conn = (xu, yu + hu / 2), (xv, yv - hv / 2), "arc3,rad=0"
+                elif yv < yu:
+                    pu, pv, conn = (xu, yu - hu / 2), (xv, yv + hv / 2), "arc3,rad=0.2"
+                else:
+                    pu, pv, conn = (xu, yu + hu / 2), (xv, yv + hv / 2), "arc3,rad=0.6"
+            elif xv > xu:
+                pu, pv, conn = (xu + wu / 2, yu), (xv - wv / 2, yv), "arc3,rad=0"
             elif xv < xu:
-                pu, pv = (xu - wu, yu), (xv + wv, yv)
-                conn = "arc3,rad=0.2"
+                pu, pv, conn = (xu - wu / 2, yu), (xv + wv / 2, yv), "arc3,rad=0.2"
             else:
-                pu, pv = (xu + wu, yu), (xv + wv, yv)
-                conn = "arc3,rad=-0.6"
+                pu, pv, conn = (xu + wu / 2, yu), (xv + wv / 2, yv), "arc3,rad=-0.6"
             su, sv = ("out", u, v), ("in", u, v)
             ports.add_edge(su, sv)
             ppos[su], ppos[sv] = pu, pv
             broken = bool(a.get("broken"))
             styles.setdefault((broken, conn), []).append((su, sv))
-            if a.get("label") and a.get("rel") in ("UNLINKED",):
-                ax.text((pu[0] + pv[0]) / 2, (pu[1] + pv[1]) / 2 - 0.05, _mpl_text(a["label"]), fontsize=5.5,
-                        color="#c62828", ha="center", va="bottom")
         for (broken, conn), edges in sorted(styles.items()):
             nx.draw_networkx_edges(
                 ports, ppos, edgelist=edges, ax=ax, arrows=True, arrowstyle="-|>", arrowsize=7,
-                node_size=0, width=1.4 if broken else 0.8, edge_color="#c62828" if broken else "#546e7a",
+                node_size=0, width=1.3 if broken else 0.7, edge_color="#c62828" if broken else "#607d8b",
                 style="dashed" if broken else "solid", connectionstyle=conn,
             )
 
@@ -232,16 +276,20 @@ def diagram_svg(b: Briefing, building_id: str) -> str:
             broken = bool(a.get("broken"))
             ax.add_patch(FancyBboxPatch(
                 (cx - w / 2, cy - h / 2), w, h, boxstyle="round,pad=0,rounding_size=0.04",
-                facecolor=fill, edgecolor="#c62828" if broken else edge, linewidth=1.6 if broken else 0.8,
+                facecolor=fill, edgecolor="#c62828" if broken else edge, linewidth=1.5 if broken else 0.8,
                 linestyle="--" if broken else "-", zorder=3))
+            last = len(lines[n]) - 1
             for i, s in enumerate(lines[n]):
                 ly = cy - h / 2 + PAD_Y_IN + LINE_IN * (i + 0.5)
-                last_gap = i == 2 and a["kind"] in ("tenancy", "contract")
-                color = _FILL[a.get("state", OK)][1] if last_gap else "#212121"
+                status = i == last and a["kind"] in ("tenancy", "contract", "dispatch")
+                color = _FILL[a.get("state", OK)][1] if status else "#212121"
+                if i == last and a["kind"] == "enterprise" and s.endswith("无产权无租赁"):
+                    color = _FILL[BAD][1]
+                bold = (i == 0 and a["kind"] != "enterprise") or (a["kind"] == "enterprise" and i < last) or status
                 ax.text(cx, ly, _mpl_text(s), fontsize=FONT_PT, ha="center", va="center", zorder=4, color=color,
-                        fontweight="bold" if i == 0 else "normal")
+                        fontweight="bold" if bold else "normal")
         if omitted:
-            ax.text(0.1, fig_h - 0.08, f"图中省略 {omitted} 个关系节点，见下表", fontsize=6, color="#757575",
+            ax.text(0.1, fig_h - 0.06, f"图中省略 {omitted} 个关系节点，见下表", fontsize=6, color="#757575",
                     ha="left", va="bottom")
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})

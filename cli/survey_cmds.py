@@ -56,6 +56,7 @@ def _console(stderr: bool):
 
 def _problem_table(problems, lang: str, *, stderr: bool, title: str | None = None) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from loaders.messages import REPORT_COLUMNS, report_rows
 
@@ -65,7 +66,8 @@ def _problem_table(problems, lang: str, *, stderr: bool, title: str | None = Non
         table.add_column(en_h if en else zh, overflow="fold", no_wrap=key in ("severity", "row"))
     for p, row in zip(problems, report_rows(problems, lang)):
         style = "red" if p.is_error else "yellow"
-        table.add_row(*[("" if row[k] is None else str(row[k])) for k, _, _ in REPORT_COLUMNS[:-1]], style=style)
+        # Text cells: user values must never be read as rich markup ("[…]").
+        table.add_row(*[Text("" if row[k] is None else str(row[k])) for k, _, _ in REPORT_COLUMNS[:-1]], style=style)
     _console(stderr).print(table)
 
 
@@ -90,7 +92,7 @@ def _summary(checked, lang: str) -> str:
     n, w = len(checked.errors), len(checked.warnings)
     sheets = len(checked.sheets)
     if lang == "en":
-        return f"{checked.rows} rows in {sheets} sheets: {n} errors, {w} warnings"
+        return f"{checked.rows} rows in {sheets} sheet(s): {n} error(s), {w} warning(s)"
     return f"共 {sheets} 张表 {checked.rows} 行：{n} 个错误，{w} 个警告"
 
 
@@ -160,7 +162,7 @@ def validate(
     err(_summary(checked, lg))
     if not checked.ok:
         raise SitegraphError(
-            f"台账有 {len(checked.errors)} 个错误，须修改后才能导入 / {len(checked.errors)} errors must be fixed before loading"
+            f"台账有 {len(checked.errors)} 个错误，须修改后才能导入 / {len(checked.errors)} error(s) to fix before loading"
         )
 
 
@@ -196,7 +198,8 @@ def load(
             with _progress() as (on_read, on_write):
                 outcome = load_survey(path, b, source=source, prune=prune, progress=on_read, write_progress=on_write)
         except SurveyInvalid as e:
-            _show(e.checked, lg, format, stderr=True)
+            # json: the problem list is the requested output (stdout); a table is a message (stderr)
+            _show(e.checked, lg, format, stderr=format is not TableFormat.json)
             if report:
                 _write_report(report, e.checked.problems, lg)
             err(_summary(e.checked, lg))
@@ -221,7 +224,9 @@ def load(
         heads = (("sheet", "工作表", "sheet"), ("file", "文件", "file"), ("rows", "行数", "rows"),
                  ("created", "新增", "created"), ("updated", "更新", "updated"),
                  ("unchanged", "未变", "unchanged"), ("pruned", "删除", "pruned"))
-        table = Table(title=("导入结果 " if not en else "loaded ") + rep.source, header_style="bold")
+        from rich.markup import escape
+
+        table = Table(title=("导入结果 " if not en else "loaded ") + escape(rep.source), header_style="bold")
         for k, zh, e in heads:
             table.add_column(e if en else zh, justify="right" if k not in ("sheet", "file") else "left")
         for r in rows:

@@ -78,6 +78,8 @@ class SheetData:
     encoding: str | None = None
     _rows: Any = None  # () -> iterator of (row number, tuple of cells)
     _width: int = 0  # number of header cells
+    broken: bool = False  # rows after a reading error are missing (the error is reported)
+    named: frozenset = frozenset()  # indexes of the non-blank header cells
 
     @property
     def label(self) -> str:
@@ -86,7 +88,7 @@ class SheetData:
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(row number, {key: raw cell}) for each non-blank row after the header."""
         warned: set[int] = set()
-        known = set(self.columns.values())
+        known = set(self.columns.values()) | set(self.named)
         for rowno, cells in self._rows():
             if all(is_blank(c) for c in cells):
                 continue
@@ -266,6 +268,7 @@ def _open_xlsx(s: Survey) -> None:
         s.sheets.append(SheetData(
             nt, file, title, rowno, matched[0], matched[1], s.problems,
             total=(total - rowno) if total else None, _rows=rows, _width=len(cells),
+            named=frozenset(i for i, c in enumerate(cells) if not is_blank(c)),
         ))
     _no_sheets(s, file)
 
@@ -321,24 +324,22 @@ def _open_csv_files(s: Survey, files: list[Path]) -> None:
         try:
             text, encoding = decode(data)
         except UnicodeDecodeError as e:
-            line = data[: e.start].count(b"\n") + 1
-            s.problems.append(Problem("ENCODING", f.name, f.stem, label=nt.label, params={"line": line},
-                                      value=data[max(0, e.start - 6): e.end + 6].hex(" ")))
+            s.problems.append(_encoding_problem(f, nt, data, e))
             continue
         records, bad = _csv_records(text)
-        if bad is not None:
-            rowno, detail, snippet = bad
-            s.problems.append(Problem("CSV_QUOTES" if "quote" in detail or "end of data" in detail else "CSV_SYNTAX",
-                                      f.name, f.stem, rowno, value=snippet, label=nt.label,
-                                      params={"detail": detail}))
         header = _first_row(records)
         if header is None:
-            s.problems.append(Problem("FILE_EMPTY", f.name, f.stem, label=nt.label))
+            if bad is None:
+                s.problems.append(Problem("FILE_EMPTY", f.name, f.stem, label=nt.label))
+            else:
+                s.problems.append(_syntax_problem(f, nt, bad, None, {}))
             continue
         if not _claim(s, seen, nt, f.name, f.stem):
             continue
         rowno, cells = header
         matched = _match_header(s, nt, f.name, f.stem, cells, rowno, encoding)
+        if bad is not None:
+            s.problems.append(_syntax_problem(f, nt, bad, cells, matched[0] if matched else {}))
         if matched is None:
             continue
 
@@ -349,20 +350,84 @@ def _open_csv_files(s: Survey, files: list[Path]) -> None:
         s.sheets.append(SheetData(
             nt, f.name, f.stem, rowno, matched[0], matched[1], s.problems,
             total=len(records) - rowno, encoding=encoding, _rows=rows, _width=len(cells),
+            broken=bad is not None, named=frozenset(i for i, c in enumerate(cells) if not is_blank(c)),
         ))
     order = {nt.label: i for i, nt in enumerate(NODE_TYPES)}
     s.sheets.sort(key=lambda sh: order[sh.label])
 
 
-def _csv_records(text: str) -> tuple[list[list[str]], tuple[int, str, str] | None]:
+def _locate(nt: NodeType, header: tuple | list | None, columns: dict[str, int], i: int) -> dict[str, Any]:
+    """column/header/col_index of the i-th cell, by the sheet's header when it names it."""
+    key = next((k for k, j in columns.items() if j == i), None)
+    if key is not None:
+        return {"column": key, "header": nt.column(key).header, "col_index": i}
+    if header is not None and i < len(header) and not is_blank(header[i]):
+        return {"column": display(header[i]), "col_index": i}
+    return {"column": col_letter(i), "col_index": i}
+
+
+def _encoding_problem(f: Path, nt: NodeType, data: bytes, e: UnicodeDecodeError) -> Problem:
+    """Name the row and the column of the first undecodable cell (read leniently to find it)."""
+    line = data[: e.start].count(b"\n") + 1
+    # Read it leniently in the encoding most of its lines are in, to point at the bad cell.
+    lines = data.split(b"\n")
+
+    def bad_lines(enc: str) -> int:
+        n = 0
+        for ln in lines:
+            try:
+                ln.decode(enc)
+            except UnicodeDecodeError:
+                n += 1
+        return n
+
+    enc = min(("utf-8-sig", "gb18030"), key=bad_lines)
+    text = data.decode(enc, errors="replace")
+    records, _ = _csv_records(text, strict=False)
+    head = _first_row(records)
+    where: dict[str, Any] = {}
+    rowno = None
+    snippet = data[max(0, e.start - 6): e.end + 6].hex(" ")
+    if head is not None:
+        lookup = _HEADERS[nt.label]
+        columns = {}
+        for i, c in enumerate(head[1]):
+            k = lookup.get(header_key(c))
+            if k and k not in columns:
+                columns[k] = i
+        for r, rec in enumerate(records, 1):
+            hit = next((i for i, c in enumerate(rec) if "\ufffd" in c), None)
+            if hit is not None:
+                rowno = r
+                where = _locate(nt, head[1], columns, hit) if r != head[0] else {}
+                break
+    for n, ln in enumerate(lines, 1):  # the bytes that neither encoding reads, as hex
+        try:
+            ln.decode(enc)
+        except UnicodeDecodeError as le:
+            line, snippet = n, ln[max(0, le.start - 4): le.end + 4].hex(" ")
+            break
+    return Problem("ENCODING", f.name, f.stem, rowno, value=snippet, label=nt.label,
+                   params={"line": line}, **where)
+
+
+def _syntax_problem(f: Path, nt: NodeType, bad: tuple, header, columns: dict[str, int]) -> Problem:
+    rowno, detail, snippet, col = bad
+    code = "CSV_QUOTES" if ("quote" in detail or "end of data" in detail) else "CSV_SYNTAX"
+    where = _locate(nt, header, columns, col) if col is not None else {}
+    return Problem(code, f.name, f.stem, rowno, value=snippet, label=nt.label, params={"detail": detail}, **where)
+
+
+def _csv_records(text: str, strict: bool = True) -> tuple[list[list[str]], tuple | None]:
     """All records (a blank line is an empty record, so indexes are Excel's rows - 1).
 
     Parsing is strict: a quote left open to the end of the file is an error at the row
-    where the broken record starts, never a silent swallowing of the rows after it.
+    where the broken record starts (with the column whose quote is open), never a silent
+    swallowing of the rows after it.
     """
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "," not in first and "\t" in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     records: list[list[str]] = []
     lines = text.splitlines()
     while True:
@@ -373,5 +438,7 @@ def _csv_records(text: str) -> tuple[list[list[str]], tuple[int, str, str] | Non
             return records, None
         except csv.Error as e:
             snippet = lines[line_before] if line_before < len(lines) else ""
-            return records, (len(records) + 1, f"line {line_before + 1}: {e}", snippet[:80])
+            # The open quote is in the last field of the broken line when read leniently.
+            fields = next(csv.reader([snippet], delimiter=delimiter), [""])
+            return records, (len(records) + 1, f"line {line_before + 1}: {e}", snippet[:80], len(fields) - 1)
         records.append(rec)

@@ -181,7 +181,7 @@ def _read_sheet(sh: SheetData, ctx: _Ctx, summary: SheetSummary, progress: Progr
     summary.rows = len(out)
     if progress:
         progress(name, len(out), len(out))
-    if not out:
+    if not out and not sh.broken:
         ctx.problems.append(Problem("SHEET_NO_ROWS", sh.file, sh.sheet, sh.header_row, label=nt.label))
     return out
 

@@ -400,6 +400,7 @@ def gather(
     as_of: dt.date | None = None,
     include_personal: bool = False,
     findings: bool = True,
+    runs=None,
 ) -> Briefing:
     """Read the briefing of a target (a site/building id, a USCC or part of a name)."""
     as_of = as_of or dt.date.today()
@@ -493,7 +494,7 @@ def gather(
     brief.meta = {"backend": backend.kind, "location": backend.location,
                   "generated_at": dt.datetime.now().replace(microsecond=0).isoformat(sep=" ")}
     if findings:
-        attach_findings(backend, brief)
+        attach_findings(backend, brief, runs)
     return brief
 
 
@@ -980,68 +981,53 @@ def target_subjects(b: Briefing) -> set[str]:
     return s
 
 
-def attach_findings(backend: Backend, b: Briefing) -> None:
+def attach_findings(backend: Backend, b: Briefing, runs=None) -> None:
+    """Keep the rows of the query pack that touch the briefing's records.
+
+    `runs`: results of queries.runner.run_all already at hand (the demo runs the pack
+    once); otherwise the pack is run here with the briefing's as_of.
+    """
     try:
         from queries import runner
     except ImportError as e:  # the pack is not installed in this checkout
         b.findings, b.findings_note = None, f"查询包不可用 / query pack unavailable: {e}"
         return
-    results = runner.run_all(backend, {"as_of": b.as_of}, include_personal=b.include_personal)
-    b.findings = select_findings(b, results, runner.load_catalogue())
+    if runs is None:
+        declared = {p.name for spec in runner.load_catalogue() for p in spec.params}
+        params = {"as_of": b.as_of} if "as_of" in declared else {}
+        runs = runner.run_all(backend, params, include_personal=b.include_personal)
+    b.findings = select_findings(b, runs)
 
 
-def _entry_meta(catalogue, qid: str) -> dict:
-    """Title, severity and key columns of a catalogue entry, whatever its shape."""
-    entry = catalogue.get(qid) if isinstance(catalogue, dict) else None
-    if entry is None and not isinstance(catalogue, dict):
-        entry = next((e for e in catalogue if _get(e, "id") == qid), None)
-    cols = _get(entry, "columns") or []
-    labels = {}
-    for c in cols:
-        name = _get(c, "name") or _get(c, "key")
-        if name:
-            labels[name] = _get(c, "label_zh") or _get(c, "label") or _get(c, "title_zh") or name
-    return {
-        "title": _get(entry, "title_zh") or _get(entry, "title") or qid,
-        "severity": str(_get(entry, "severity") or ""),
-        "keys": list(_get(entry, "key_columns") or _get(entry, "keys") or []),
-        "labels": labels,
-    }
+# Columns left out of a finding's one-line detail: place (already on the page) and
+# USCCs that have a *_name column beside them.
+_DETAIL_SKIP = {"county", "township"}
+_SEVERITY_ORDER = {"重大": 0, "较大": 1, "一般": 2, "统计": 3}
 
 
-def _get(obj, name):
-    if obj is None:
-        return None
-    if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-_SEVERITY_ORDER = {"critical": 0, "high": 1, "重大": 0, "高": 1, "medium": 2, "中": 2, "low": 3, "低": 3, "info": 4}
-
-
-def select_findings(b: Briefing, results, catalogue) -> list[Finding]:
-    """Rows of the pack whose subject is one of the target's records."""
+def select_findings(b: Briefing, runs) -> list[Finding]:
+    """Rows of the pack (a list of runner.QueryRun) whose subject is one of the target's records."""
     subjects = target_subjects(b)
-    items = results.items() if isinstance(results, dict) else ((_get(r, "id") or _get(r, "query_id"), r) for r in results)
     out: list[Finding] = []
-    for qid, res in items:
-        meta = _entry_meta(catalogue, qid)
-        rows = _get(res, "rows") if not isinstance(res, list) else res
-        keys = meta["keys"] or [c for c in SUBJECT_COLUMNS if rows and c in rows[0]]
+    for run in runs:
+        spec = run.spec
+        keys = list(spec.key_columns)
         subj_cols = [k for k in keys if k in SUBJECT_COLUMNS]
-        if not subj_cols:
+        if not subj_cols:  # a statistic (per county, per township)
             continue
-        for row in rows or []:
+        labels = {c.name: c.label_zh for c in run.columns}
+        for row in run.rows:
             if not any(row.get(k) in subjects for k in subj_cols):
                 continue
             subject = " / ".join(str(row.get(k)) for k in keys if row.get(k) is not None)
             detail = "；".join(
-                f"{meta['labels'].get(k, k)}：{_cell(v)}" for k, v in row.items()
-                if k not in keys and v not in (None, "", [], False) and not k.startswith("_")
+                f"{labels.get(k, k)}：{_cell(v)}" for k, v in row.items()
+                if k not in keys and k not in _DETAIL_SKIP and f"{k}_name" not in row
+                and v not in (None, "", [], False)
             )
-            out.append(Finding(qid, meta["title"], meta["severity"], subject, detail[:400], row))
-    out.sort(key=lambda f: (_SEVERITY_ORDER.get(f.severity, 5), f.query_id, f.subject))
+            out.append(Finding(spec.id, spec.title_zh, spec.severity, subject,
+                               detail if len(detail) <= 300 else detail[:299] + "…", row))
+    out.sort(key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), f.query_id, f.subject))
     return out
 
 

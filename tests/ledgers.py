@@ -254,3 +254,35 @@ def _norm(v):
 
 def dumps(x) -> str:
     return json.dumps(x, ensure_ascii=False, default=str, sort_keys=True)
+
+
+# --- running the real CLI on a test target ----------------------------------------------------
+
+def sg(target, *args: str):
+    """`sitegraph ARGS --db/--neo4j …` on the target, as a subprocess."""
+    from conftest import run_cli
+
+    return run_cli(*args, *target.args, env=target.env)
+
+
+def info(target) -> dict:
+    r = sg(target, "info", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def load_json(target, path, *args: str) -> dict:
+    r = sg(target, "load", str(path), "--format", "json", *args)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def seed(graph, records: dict | None = None, source: str = "base") -> None:
+    """Write records straight into the graph (the state a survey is checked against)."""
+    from graphmodel.writer import write_survey
+
+    recs = copy.deepcopy(records or survey_records())
+    for label, rows in recs.items():
+        for i, r in enumerate(rows):
+            r.update(src_file=f"{source}.xlsx", src_sheet=NODES[label].sheet, src_row=i + 2)
+    write_survey(graph, recs, source=source)
