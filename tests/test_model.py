@@ -226,3 +226,35 @@ def test_neomodel_objects_are_read_by_the_backend(neo4j_target):
         assert bk.read("MATCH (i:Inspection) RETURN i.date AS d").rows == [{"d": dt.date(2024, 12, 1)}]
     finally:
         bk.close()
+
+
+def test_embedded_write_lock_conflict_is_a_clear_message(cli, tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    db = tmp_path / "locked.db"
+    assert cli("init", "--db", str(db)).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from graphmodel.backends import open_backend
+            b = open_backend({str(db)!r}, write=True)
+            print("locked", flush=True)
+            sys.stdin.readline()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(tmp_path.parent),
+        env={**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(__file__).parents[1])},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        r = cli("init", "--db", str(db))
+        assert r.returncode == 1
+        assert "另一个进程" in r.stderr and "Traceback" not in r.stderr
+        # a reader still gets the last committed state while the writer holds the lock
+        q = cli("info", "--db", str(db), "--format", "json")
+        assert q.returncode == 0 and json.loads(q.stdout)["schema_version"] == 1
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
