@@ -320,6 +320,14 @@ def _yn(v, violation: bool = False, state: str | None = None) -> Markup:
     return Markup(f'<span class="v {state}">{escape(text)}</span>')
 
 
+def _mark(v, label: str) -> Markup:
+    """A labelled tick: ✓责任 (recorded 是 / filled), ✗措施 (否 / blank), ？预案 (not surveyed)."""
+    state = OK if v is True else BAD if v is False else UNKNOWN
+    sym = {OK: "✓", BAD: "✗", UNKNOWN: "？"}[state]
+    title = {OK: "已落实", BAD: "未落实", UNKNOWN: "未填"}[state]
+    return Markup(f'<span class="mk {state}" title="{title}">{sym}{escape(label)}</span>')
+
+
 def _duty_cell(d: Duty) -> Markup:
     return _yn(d.value, d.violation, d.state)
 
@@ -377,7 +385,7 @@ def _env(markdown: bool = False):
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters.update(yn=_md_yn if markdown else _yn, num=_num, date=_date, join=_join, md=_md,
-                       state=_state, duty=_duty_cell)
+                       state=_state, duty=_duty_cell, mark=_mark)
     env.globals.update(STATE_ZH=STATE_ZH, OK=OK, BAD=BAD, UNKNOWN=UNKNOWN, NA=NA,
                        PERSONAL_FIELDS=PERSONAL_FIELDS, FONT_STACK=FONT_STACK)
     return env

@@ -992,16 +992,22 @@ def attach_findings(backend: Backend, b: Briefing, runs=None) -> None:
     except ImportError as e:  # the pack is not installed in this checkout
         b.findings, b.findings_note = None, f"查询包不可用 / query pack unavailable: {e}"
         return
-    if runs is None:
-        declared = {p.name for spec in runner.load_catalogue() for p in spec.params}
-        params = {"as_of": b.as_of} if "as_of" in declared else {}
-        runs = runner.run_all(backend, params, include_personal=b.include_personal)
+    try:
+        if runs is None:
+            declared = {p.name for spec in runner.load_catalogue() for p in spec.params}
+            params = {"as_of": b.as_of} if "as_of" in declared else {}
+            runs = runner.run_all(backend, params, include_personal=b.include_personal)
+    except SitegraphError as e:
+        # The briefing stands without the pack; the page and the CLI say why.
+        b.findings, b.findings_note = None, f"查询包未能运行 / the query pack failed: {e}"
+        return
     b.findings = select_findings(b, runs)
 
 
-# Columns left out of a finding's one-line detail: place (already on the page) and
-# USCCs that have a *_name column beside them.
+# Left out of a finding's one-line detail: the place (already on the page) and USCCs
+# (the queries return the names beside them).
 _DETAIL_SKIP = {"county", "township"}
+USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 _SEVERITY_ORDER = {"重大": 0, "较大": 1, "一般": 2, "统计": 3}
 
 
@@ -1022,11 +1028,11 @@ def select_findings(b: Briefing, runs) -> list[Finding]:
             subject = " / ".join(str(row.get(k)) for k in keys if row.get(k) is not None)
             detail = "；".join(
                 f"{labels.get(k, k)}：{_cell(v)}" for k, v in row.items()
-                if k not in keys and k not in _DETAIL_SKIP and f"{k}_name" not in row
-                and v not in (None, "", [], False)
+                if k not in keys and k not in _DETAIL_SKIP and v not in (None, "", [], False)
+                and not (isinstance(v, str) and USCC_RE.match(v))
             )
             out.append(Finding(spec.id, spec.title_zh, spec.severity, subject,
-                               detail if len(detail) <= 300 else detail[:299] + "…", row))
+                               detail if len(detail) <= 240 else detail[:239] + "…", row))
     out.sort(key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), f.query_id, f.subject))
     return out
 

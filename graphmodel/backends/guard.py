@@ -18,7 +18,8 @@ statements that are "reads" for the engine but act outside the graph, found by p
 So two checks run before a statement executes, both refusing with ReadOnlyViolation:
 1. `check_text`: a lexical check (comments, strings and quoted names removed first) that
    refuses a second statement and every clause keyword that is not part of a read.
-   It runs before the engine sees the text: binding `LOAD FROM` already opens the file.
+   It runs before the engine sees the text: EXPLAIN is not free of effects — binding
+   `LOAD FROM` opens the file, binding `EXPORT DATABASE` creates the folder.
 2. `check_ladybug_plan` / `check_neo4j_plan`: the engine's own EXPLAIN plan, walked for
    operators that are not plain reads (file scans, COPY TO, transactions, settings,
    extensions; LoadCSV, administration commands, procedures outside a short list).
