@@ -20,6 +20,9 @@ from markupsafe import Markup, escape
 
 from queries.briefing import BAD, NA, OK, STATE_ZH, UNKNOWN, Briefing, Duty, responsibility_graph
 
+# Checklist items about the building itself (the same for every lessor on it).
+BUILDING_ITEMS = ("land", "three_sim", "structure", "fire_accept", "fire_layout", "illegal_build")
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Fonts the page asks for, in order (the SVG text inherits them through CSS).
@@ -110,23 +113,23 @@ def _node_lines(b: Briefing, g, n: str) -> list[str]:
     if kind == "tenancy":
         t = b.tenancies[a["id"]]
         p = t.props
-        head = f"{a['id']} 租赁" + (f"·深度{t.depth}" if t.depth else "·断链")
         facts = "·".join(x for x in (
             f"{p['area']:g}㎡" if p.get("area") is not None else "",
             f"{p['workers']}人" if p.get("workers") is not None else "",
             f"{p['goods_fire_class']}类" if p.get("goods_fire_class") else "") if x)
-        return [_clip(head, 10), _clip(facts or "面积人数未填", 10), _gap_line(t.duties, t.two_way_gap)]
+        return [_clip(a["id"], 11), f"租赁·深度{t.depth}" if t.depth else "租赁·断链",
+                _clip(facts or "面积人数未填", 11), _gap_line(t.duties, t.two_way_gap)]
     if kind == "contract":
         c = b.contracts[a["id"]]
-        return [_clip(f"{a['id']} 外包", 10), _clip(c.props.get("kind") or "类型未填", 10),
+        return [_clip(a["id"], 11), _clip("外包·" + (c.props.get("kind") or "类型未填"), 11),
                 _gap_line(c.duties, c.two_way_gap)]
     if kind == "dispatch":
         d = b.dispatch[a["id"]]
-        return [_clip(f"{a['id']} 派遣·{d.props.get('workers')}人", 10),
-                _clip(f"岗位：{d.props.get('position_nature') or '未填'}", 10)]
+        return [_clip(a["id"], 11), _clip(f"派遣·{d.props.get('workers')}人", 11),
+                _clip(f"岗位：{d.props.get('position_nature') or '未填'}", 11)]
     if kind == "operation":
         o = b.operations[a["id"]]
-        return [_clip(f"{a['id']} {o['category']}", 10), _clip(o["footing"], 10)]
+        return [_clip(a["id"], 11), _clip(f"作业·{o['category']}", 11), _clip(o["footing"], 11)]
     return [str(n)]
 
 
@@ -136,7 +139,7 @@ def _gap_line(duties: list[Duty], two_way: bool) -> str:
     if two_way:
         return "两头不管"
     if bad:
-        return _clip(f"缺{len(bad)}项：{bad[0]}", 10) if len(bad) > 1 else _clip(f"缺：{bad[0]}", 10)
+        return _clip(f"缺{len(bad)}项：{bad[0]}", 11) if len(bad) > 1 else _clip(f"缺：{bad[0]}", 11)
     if unk:
         return f"未填{len(unk)}项"
     return "职责齐全"
@@ -395,15 +398,57 @@ def _context(b: Briefing, diagrams: bool) -> dict:
     svgs = {}
     if diagrams:
         for bb in b.buildings:
+            if not (bb.tenancies or bb.contracts or bb.dispatch or bb.operations or bb.hazards):
+                continue
             svgs[bb.building_id] = Markup(diagram_svg(b, bb.building_id))
     by_query: dict[str, list] = {}
     for f in b.findings or []:
         by_query.setdefault(f.query_id, []).append(f)
     focus = focus_items(b)
-    return {"b": b, "s": b.summary, "svgs": svgs, "findings_by_query": by_query, "focus": focus,
+    # Items to verify on site, per subject; a building's own conditions once per building.
+    detail, seen = [], set()
+    for r in [r for r in b.checklist if r.role == "lessor"] + [r for r in b.checklist if r.role == "lessee"]:
+        items = []
+        for it in r.items:
+            if it.state not in (BAD, UNKNOWN):
+                continue
+            if r.role == "lessor" and it.code in BUILDING_ITEMS:
+                if (r.building_id, it.code) in seen:
+                    continue
+                seen.add((r.building_id, it.code))
+            items.append(it)
+        if items:
+            detail.append((r, items))
+    above = {x["site_id"] for x in b.site_path}
+    rel_path = {bb.building_id: " › ".join(x["name"] or x["site_id"] for x in reversed(bb.site_path)
+                                           if x["site_id"] not in above) for bb in b.buildings}
+    conditions = {bb.building_id: building_conditions(bb.props) for bb in b.buildings}
+    trivial = [bb.building_id for bb in b.buildings
+               if not (bb.tenancies or bb.contracts or bb.dispatch or bb.operations or bb.hazards)]
+    return {"b": b, "s": b.summary, "svgs": svgs, "rel_path": rel_path, "conditions": conditions,
+            "trivial": trivial, "findings_by_query": by_query, "focus": focus,
             "lessor_rows": [r for r in b.checklist if r.role == "lessor"],
-            "lessee_rows": [r for r in b.checklist if r.role == "lessee"],
+            "lessee_rows": [r for r in b.checklist if r.role == "lessee"], "check_detail": detail,
             "hazards_by_id": {h["hazard_id"]: h for h in b.hazards}}
+
+
+# A building's own conditions: (key, violation?) — 出租厂房是否具备安全生产条件.
+_BUILDING_CONDITIONS = (("land_use_permit", False), ("three_simultaneity", False), ("fire_acceptance", False),
+                        ("fire_facilities_ok", False), ("structural_hazard", True), ("illegal_construction", True),
+                        ("escape_obstruction", True))
+
+
+def building_conditions(p: dict) -> list[tuple[str, str]]:
+    """(label, state) of the building's conditions that are not met or not surveyed."""
+    from graphmodel.schema import BUILDING
+
+    out = []
+    for key, violation in _BUILDING_CONDITIONS:
+        v = p.get(key)
+        state = UNKNOWN if v is None else ((BAD if v else OK) if violation else (OK if v else BAD))
+        if state != OK:
+            out.append((BUILDING.column(key).header, state))
+    return out
 
 
 def focus_items(b: Briefing) -> list[tuple[str, str]]:

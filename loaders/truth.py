@@ -20,6 +20,7 @@ repeated in the comments below):
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
@@ -438,6 +439,16 @@ def _survey_incomplete(d: _Data) -> list[tuple[str, str]]:
 
 def compute(records: dict[str, list[dict]], as_of: dt.date, cap: float = DEFAULT_CAP) -> dict[str, dict]:
     """The expected result of every query id: {id: {"key", "columns", "rows"}}."""
+    was_enabled = gc.isenabled()
+    gc.disable()  # many small acyclic dicts: the cyclic GC would only rescan them
+    try:
+        return _compute(records, as_of, cap)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _compute(records: dict[str, list[dict]], as_of: dt.date, cap: float) -> dict[str, dict]:
     d = _Data(records)
     rows: dict[str, list[dict]] = {}
 

@@ -319,7 +319,7 @@ def _tenancy_chains(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
         if t.key is None or b not in by_building or None in (lessor, lessee) or lessor == lessee:
             continue
         g = by_building[b]
-        if not nx.has_path(g, lessee, lessor):
+        if lessee not in g or lessor not in g or not nx.has_path(g, lessee, lessor):
             continue
         path = nx.shortest_path(g, lessee, lessor)
         hops = [(lessor, lessee, t.key)] + [(a, c, sorted(g[a][c]["ids"])[0]) for a, c in zip(path, path[1:])]

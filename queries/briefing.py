@@ -1125,3 +1125,80 @@ def responsibility_graph(b: Briefing, building_id: str | None = None):
             g.add_edge(ent(c.source), cn, rel="CLIENT_OF")
             g.add_edge(cn, ent(c.target), rel="CONTRACTOR_OF", broken=c.two_way_gap)
     return g
+
+
+# --------------------------------------------------------------------------------------
+# Which site has the most findings (for the demo: one pass over the whole graph)
+# --------------------------------------------------------------------------------------
+
+def findings_per_site(backend: Backend, runs) -> dict[str, int]:
+    """site id -> number of pack rows that touch a record of the site or a site under it.
+
+    A row touches the buildings of its subject (a building, tenancy, contract, operation,
+    hazard, dispatch row, inspection, or an enterprise that owns, leases, runs or works
+    in a building); a building counts for its site and every site above it.
+    """
+    def rows(q):
+        return _read(backend, q)
+
+    parent = {r["s"]: r["p"] for r in rows("MATCH (s:Site) OPTIONAL MATCH (s)-[:PART_OF]->(p:Site) "
+                                           "RETURN s.site_id AS s, p.site_id AS p")}
+    site_of = {r["b"]: r["s"] for r in rows("MATCH (b:Building) OPTIONAL MATCH (b)-[:IN_SITE]->(s:Site) "
+                                            "RETURN b.building_id AS b, s.site_id AS s")}
+    places: dict[str, set[str]] = {b: {b} for b in site_of}  # subject -> buildings ("B:"), sites ("S:")
+    by_ent: dict[str, set[str]] = {}
+
+    def add(subject, place, *usccs):
+        places.setdefault(subject, set()).add(place)
+        for u in usccs:
+            if u:
+                by_ent.setdefault(u, set()).add(place)
+
+    for r in rows("MATCH (e:Enterprise)-[:OWNS]->(b:Building) RETURN e.uscc AS u, b.building_id AS b"):
+        add(r["b"], r["b"], r["u"])
+    for r in rows("MATCH (t:Tenancy)-[:COVERS]->(b:Building) RETURN t.tenancy_id AS t, b.building_id AS b, "
+                  "t.lessor_uscc AS a, t.lessee_uscc AS z"):
+        add(r["t"], r["b"], r["a"], r["z"])
+    for r in rows("MATCH (o:Operation)-[:LOCATED_IN]->(b:Building) RETURN o.operation_id AS o, "
+                  "b.building_id AS b, o.uscc AS u"):
+        add(r["o"], r["b"], r["u"])
+    contract_places: dict[str, str] = {}
+    for r in rows("MATCH (c:Contract) OPTIONAL MATCH (c)-[:WORKS_IN]->(b:Building) "
+                  "OPTIONAL MATCH (c)-[:WORKS_ON]->(s:Site) RETURN c.contract_id AS c, b.building_id AS b, "
+                  "s.site_id AS s, c.client_uscc AS a, c.contractor_uscc AS z"):
+        place = r["b"] or (f"S:{r['s']}" if r["s"] else None)
+        if place:
+            contract_places[r["c"]] = place
+            add(r["c"], place, r["a"], r["z"])
+    for r in rows("MATCH (h:Hazard) OPTIONAL MATCH (h)-[:HAZARD_IN]->(b:Building) "
+                  "RETURN h.hazard_id AS h, b.building_id AS b, h.uscc AS u"):
+        places[r["h"]] = {r["b"]} if r["b"] else set(by_ent.get(r["u"], ()))
+    for r in rows("MATCH (d:Dispatch) RETURN d.dispatch_id AS d, d.contract_id AS c, d.host_uscc AS u"):
+        places[r["d"]] = {contract_places[r["c"]]} if r["c"] in contract_places else set(by_ent.get(r["u"], ()))
+    for r in rows("MATCH (i:Inspection)-[:INSPECTED]->(e:Enterprise) RETURN i.inspection_id AS i, e.uscc AS u"):
+        places[r["i"]] = set(by_ent.get(r["u"], ()))
+    for u, ps in by_ent.items():
+        places.setdefault(u, set()).update(ps)
+
+    def sites_above(site):
+        out, seen = [], set()
+        while site and site not in seen:
+            seen.add(site)
+            out.append(site)
+            site = parent.get(site)
+        return out
+
+    counts: dict[str, int] = {s: 0 for s in parent}
+    for run in runs:
+        keys = [k for k in run.spec.key_columns if k in SUBJECT_COLUMNS]
+        if not keys:
+            continue
+        for row in run.rows:
+            touched: set[str] = set()
+            for k in keys:
+                for place in places.get(row.get(k), ()):
+                    start = place[2:] if place.startswith("S:") else site_of.get(place)
+                    touched.update(sites_above(start))
+            for s in touched:
+                counts[s] = counts.get(s, 0) + 1
+    return counts

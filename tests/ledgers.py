@@ -277,12 +277,19 @@ def load_json(target, path, *args: str) -> dict:
     return json.loads(r.stdout)
 
 
-def seed(graph, records: dict | None = None, source: str = "base") -> None:
-    """Write records straight into the graph (the state a survey is checked against)."""
+def seed(target, records: dict | None = None, source: str = "base") -> None:
+    """Write records straight into the target's graph (the state a survey is checked against).
+
+    Opens and closes its own connection: the embedded store allows one writer at a time.
+    """
     from graphmodel.writer import write_survey
 
     recs = copy.deepcopy(records or survey_records())
     for label, rows in recs.items():
         for i, r in enumerate(rows):
             r.update(src_file=f"{source}.xlsx", src_sheet=NODES[label].sheet, src_row=i + 2)
-    write_survey(graph, recs, source=source)
+    b = target.open(write=True)
+    try:
+        write_survey(b, recs, source=source)
+    finally:
+        b.close()

@@ -1,0 +1,84 @@
+"""Helpers shared by the reliability tests (faults, read-only, personal data, retries).
+
+`dump(backend)` is the whole graph as plain data — every node with every stored property
+(provenance included), every relationship by its end keys, the schema meta node — so
+"the graph is exactly as before" is one equality.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from graphmodel.schema import META_LABEL, NODE_TYPES, NODES, REL_TYPES, all_props
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def dump(backend) -> dict:
+    out: dict = {}
+    for nt in NODE_TYPES:
+        keys = [k for k, _, _ in all_props(nt)]
+        ret = ", ".join(f"n.`{k}` AS `{k}`" for k in keys)
+        rows = backend.read(f"MATCH (n:{nt.label}) RETURN {ret}", timeout=None).rows
+        out[nt.label] = sorted((json.dumps(r, ensure_ascii=False, sort_keys=True, default=_plain) for r in rows))
+    for rel in REL_TYPES:
+        s, e = NODES[rel.start], NODES[rel.end]
+        rows = backend.read(
+            f"MATCH (a:{s.label})-[:{rel.type}]->(b:{e.label}) RETURN a.`{s.key}` AS a, b.`{e.key}` AS b",
+            timeout=None).rows
+        out[f"{rel.type}:{rel.start}->{rel.end}"] = sorted((r["a"], r["b"]) for r in rows)
+    out[META_LABEL] = backend.read(f"MATCH (m:{META_LABEL}) RETURN m.name AS n, m.schema_version AS v",
+                                   timeout=None).rows
+    return out
+
+
+def _plain(v):
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return str(v)
+
+
+def node_count(d: dict) -> int:
+    return sum(len(d[nt.label]) for nt in NODE_TYPES)
+
+
+def cli_env(extra: dict | None = None) -> dict:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env.update(extra or {})
+    return env
+
+
+def sitegraph_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cli.main", *args]
+
+
+def popen_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """Start `sitegraph ARGS` in the background (its own process group, pipes for output)."""
+    return subprocess.Popen(sitegraph_cmd(*args), cwd=ROOT, env=env or cli_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
+
+
+def kill_hard(proc: subprocess.Popen) -> None:
+    """SIGKILL a process we started (and its group), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+
+
+def wait_for(pred, timeout: float, interval: float = 0.05, what: str = "condition"):
+    """Poll `pred` until it returns a truthy value; that value, or AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

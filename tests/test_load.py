@@ -1,0 +1,188 @@
+"""`sitegraph load` end to end, on both backends: every sheet and column, provenance,
+idempotence, the same survey in three shapes, pruning, atomicity."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+from graphmodel.schema import NODE_TYPES, NODES, REL_TYPES, Kind
+from loaders.survey import load
+from ledgers import (
+    BAD_CHECK, E3, E5, E6, check_every_column_filled, graph_state, info, load_json, rows_of, seed, sg,
+    survey_records, uscc, workbook, write_variant,
+)
+
+
+def expected_pairs(records: dict) -> dict[str, set]:
+    """Relationships the records should draw, from their reference columns (via the schema)."""
+    out = {}
+    for rel in REL_TYPES:
+        owner = NODES[rel.owner]
+        col = owner.column(rel.column)
+        pairs = set()
+        for r in records[owner.label]:
+            v = r.get(col.key)
+            for t in (v if col.kind is Kind.REF_LIST else [v]) if v is not None else []:
+                pairs.add((r[owner.key], t) if rel.owner_is_start else (t, r[owner.key]))
+        out[rel.type] = pairs
+    return out
+
+
+def graph_pairs(b) -> dict[str, set]:
+    out = {}
+    for rel in REL_TYPES:
+        s, e = NODES[rel.start], NODES[rel.end]
+        rows = b.read(f"MATCH (a:{s.label})-[:{rel.type}]->(x:{e.label}) RETURN a.`{s.key}` AS a, x.`{e.key}` AS b").rows
+        out[rel.type] = {(r["a"], r["b"]) for r in rows}
+    return out
+
+
+def test_every_sheet_and_column_loads_and_reads_back_with_provenance(target, tmp_path):
+    recs = survey_records()
+    check_every_column_filled(recs)
+    path = write_variant(recs, tmp_path / "城区台账.xlsx", "xlsx")
+    r = sg(target, "load", str(path))
+    assert r.returncode == 0, r.stderr
+    assert "城区台账" in r.stderr and "新增 23" in r.stderr
+    b = target.open()
+    try:
+        state = graph_state(b)
+        for nt in NODE_TYPES:
+            want = sorted(recs[nt.label], key=lambda x: x[nt.key])
+            assert state[nt.label] == want, nt.label
+            ret = ", ".join(f"n.`{k}` AS `{k}`" for k in (nt.key, "source", "src_file", "src_sheet", "src_row",
+                                                         "load_id", "loaded_at"))
+            prov = b.read(f"MATCH (n:{nt.label}) RETURN {ret}").rows
+            rows_by_key = {rec[nt.key]: i + 2 for i, rec in enumerate(recs[nt.label])}
+            for p in prov:
+                assert (p["source"], p["src_file"], p["src_sheet"]) == ("城区台账", "城区台账.xlsx", nt.sheet)
+                assert p["src_row"] == rows_by_key[p[nt.key]]
+                assert p["load_id"] and p["loaded_at"]
+        assert graph_pairs(b) == expected_pairs(recs)
+        # types as the schema says: dates are dates, lists are lists, bools stay three-valued
+        t1 = b.read("MATCH (t:Tenancy {tenancy_id: 'T1'}) RETURN t.start_date AS d, t.use_reviewed AS u").rows[0]
+        assert t1["d"] == dt.date(2023, 1, 1) and t1["u"] is None
+    finally:
+        b.close()
+
+
+def test_loading_the_same_survey_twice_changes_nothing(target, tmp_path):
+    path = write_variant(survey_records(), tmp_path / "s.xlsx", "xlsx")
+    first = load_json(target, path)
+    assert sum(v["created"] for v in first["labels"].values()) == 23
+    before = info(target)
+    second = load_json(target, path)
+    assert all(v == {"created": 0, "updated": 0, "unchanged": v["unchanged"], "pruned": 0}
+               for v in second["labels"].values())
+    assert sum(v["unchanged"] for v in second["labels"].values()) == 23
+    assert second["relationships_created"] == 0 and second["relationships_deleted"] == 0
+    assert info(target) == before
+
+
+def test_xlsx_clean_csv_and_gb18030_english_csv_load_to_the_same_graph(target, tmp_path):
+    """The same survey as a workbook, as clean CSV, and as GB18030 CSV with English headers,
+    English file names and other spellings (Y/N/√/×, 2024年…日, 20241111, 1,234, full-width
+    digits, 甲类, lower-case credit codes, separators ；) gives the same business properties."""
+    recs = survey_records()
+    states = []
+    for variant, out in (("xlsx", "s.xlsx"), ("csv", "csv"), ("gb18030", "gb")):
+        path = write_variant(recs, tmp_path / out, variant)
+        b = target.open(write=True)
+        try:
+            rep = load(path, b, source="township").report
+            if variant != "xlsx":  # every record rewritten from this variant, none added
+                assert all(v.created == 0 and v.updated == len(recs[k]) for k, v in rep.labels.items())
+            states.append(graph_state(b))
+            src = b.read("MATCH (n:Tenancy {tenancy_id: 'T1'}) RETURN n.src_file AS f").rows[0]["f"]
+        finally:
+            b.close()
+        assert src == {"xlsx": "s.xlsx", "csv": "租赁.csv", "gb18030": "tenancies.csv"}[variant]
+    assert states[0] == states[1] == states[2]
+    assert states[0]["Enterprise"] == sorted(recs["Enterprise"], key=lambda r: r["uscc"])
+
+
+def test_prune_removes_only_this_sources_missing_records(target, tmp_path):
+    recs = survey_records()
+    other = {"Enterprise": [dict(recs["Enterprise"][0], uscc=uscc("91140321MA0L00099"), name="别的县的企业")]}
+    seed(target, other, source="平定县")
+    path = write_variant(recs, tmp_path / "s.xlsx", "xlsx")
+    load_json(target, path)
+    smaller = copy.deepcopy(recs)
+    smaller["Operation"] = [o for o in smaller["Operation"] if o["operation_id"] != "O2"]
+    smaller["Inspection"] = [i for i in smaller["Inspection"] if i["inspection_id"] != "I2"]
+    write_variant(smaller, tmp_path / "s.xlsx", "xlsx")
+    rep = load_json(target, tmp_path / "s.xlsx", "--prune")
+    assert rep["labels"]["Operation"]["pruned"] == 1 and rep["labels"]["Inspection"]["pruned"] == 1
+    assert rep["labels"]["Enterprise"]["pruned"] == 0  # the other county's enterprise stays
+    counts = info(target)["nodes"]
+    assert counts["Operation"] == 1 and counts["Inspection"] == 1 and counts["Enterprise"] == 7
+
+
+def test_a_failing_write_leaves_the_graph_as_it_was(target, tmp_path):
+    """Atomic: new records are written before the prune check refuses; all are rolled back."""
+    recs = survey_records()
+    path = write_variant(recs, tmp_path / "s.xlsx", "xlsx")
+    load_json(target, path)
+    before = info(target)
+    smaller = {"Enterprise": [e for e in recs["Enterprise"] if e["uscc"] != E6]
+               + [dict(recs["Enterprise"][0], uscc=uscc("91140302MA0L00077"), name="新企业")]}
+    write_variant(smaller, tmp_path / "s.xlsx", "xlsx")
+    r = sg(target, "load", str(tmp_path / "s.xlsx"), "--prune")
+    assert r.returncode == 1
+    assert "劳务派遣" in r.stderr and E6 in r.stderr  # D1/D2 still name E6 as agency
+    assert info(target) == before
+
+
+def test_load_creates_the_embedded_database(tmp_path):
+    from conftest import run_cli
+
+    path = write_variant(survey_records(), tmp_path / "s.xlsx", "xlsx")
+    db = tmp_path / "new" / "graph.db"
+    db.parent.mkdir()
+    r = run_cli("load", str(path), "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    r = run_cli("info", "--db", str(db), "--format", "json")
+    data = json.loads(r.stdout)
+    assert data["schema_version"] == 1 and data["nodes"]["Enterprise"] == 6
+
+
+def test_warnings_do_not_stop_a_load(target, tmp_path):
+    ent = dict(survey_records()["Enterprise"][0], uscc=BAD_CHECK)
+    path = workbook(tmp_path / "s.xlsx", {"企业": rows_of("Enterprise", [ent]) + [[None] * 3],
+                                          "杂项": [["随便写的"]]})
+    r = sg(target, "load", str(path), "--lang", "en")
+    assert r.returncode == 0, r.stderr
+    assert "check character" in r.stderr and "unknown sheet" in r.stderr and "1 created" in r.stderr
+    b = target.open()
+    try:
+        row = b.read("MATCH (e:Enterprise) RETURN e.uscc AS u, e.uscc_valid AS v").rows
+    finally:
+        b.close()
+    assert row == [{"u": BAD_CHECK, "v": False}]
+
+
+def test_a_weekly_sheet_resolves_references_to_the_graph(target, tmp_path):
+    """A township sends only 租赁 this week: its parties and building are already loaded."""
+    seed(target)
+    t = dict(survey_records()["Tenancy"][0], tenancy_id="T9", lessor_uscc=E3, lessee_uscc=E5)
+    path = workbook(tmp_path / "week47.xlsx", {"租赁": rows_of("Tenancy", [t])})
+    rep = load_json(target, path)
+    assert rep["labels"] == {"Tenancy": {"created": 1, "updated": 0, "unchanged": 0, "pruned": 0}}
+    assert rep["source"] == "week47"
+    b = target.open()
+    try:
+        rows = b.read("MATCH (:Enterprise {uscc: $u})-[:LESSOR_OF]->(t:Tenancy)-[:COVERS]->(b:Building) "
+                      "RETURN t.tenancy_id AS t, b.building_id AS b", {"u": E3}).rows
+    finally:
+        b.close()
+    assert {"t": "T9", "b": "B1"} in rows
+
+
+def test_load_table_on_stdout_summary_on_stderr(target, tmp_path):
+    path = write_variant(survey_records(), tmp_path / "s.xlsx", "xlsx")
+    r = sg(target, "load", str(path))
+    assert r.returncode == 0
+    for word in ("导入结果", "工作表", "新增", "更新", "未变", "删除", "租赁", "检查记录"):
+        assert word in r.stdout
+    assert "已导入“s”" in r.stderr and "新增 23，更新 0，未变 0，删除 0" in r.stderr
