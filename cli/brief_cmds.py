@@ -90,7 +90,7 @@ def brief(
     what = (f"{brief_.target.kind_zh} {brief_.target.id} {brief_.target.name}：建筑 {s['buildings']}，租赁 {s['tenancies']}，"
             f"责任链断点 {s['breaks']}，未整改隐患 {s['open_hazards']}（重大 {s['open_major']}，逾期 {s['overdue']}）"
             + (f"，查询包发现 {s['findings']}" if s["findings"] is not None else ""))
-    if brief_.findings is None and not no_findings:
+    if brief_.findings_note:
         err(f"注意 / note: {brief_.findings_note}")
     if out is not None and str(out) == "-":
         sys.stdout.write(text)
@@ -111,24 +111,6 @@ def brief(
 # demo
 # --------------------------------------------------------------------------------------
 
-DEMO_FILES = ("survey.xlsx", "ground_truth.json", "sitegraph.db", "sitegraph.db.wal", "findings.xlsx",
-              "briefing.html")
-
-
-def _write_pack_workbook(path: Path, runs) -> None:
-    """The pack's results: an overview sheet, then one sheet per query (Chinese headers)."""
-    from .render import write_xlsx_sheets
-
-    overview = [{"id": r.spec.id, "title": r.spec.title_zh, "severity": r.spec.severity,
-                 "category": r.spec.category, "rows": len(r.rows)} for r in runs]
-    sheets = [("汇总", ["id", "title", "severity", "category", "rows"],
-               ["查询编号", "名称", "级别", "类别", "结果行数"], overview, None)]
-    for r in runs:
-        note = f"{r.spec.title_zh}（{r.spec.id}）：" + " ".join(r.spec.description_zh.split())
-        sheets.append((r.spec.id, r.column_names, r.headers_zh, r.rows, note))
-    write_xlsx_sheets(path, sheets)
-
-
 def demo(
     dir: Annotated[Path, typer.Option("--dir", help="演示文件夹（默认 ./sitegraph-demo）/ demo folder",
                                       metavar="DIR")] = Path("sitegraph-demo"),
@@ -138,7 +120,10 @@ def demo(
     """一键演示：生成阳泉合成台账、导入嵌入式图库、运行全部查询、写出结果工作簿和发现最多的园区的检查简报。
     每次运行都在 DIR 中重新生成（旧的演示库会被替换）/ one-command demo: generate a Yangquan survey, load it,
     run the whole pack, write the workbook and a briefing of the site with the most findings. Each run starts
-    afresh in DIR (the old demo database is replaced)."""
+    afresh in DIR (the old demo database is replaced).
+
+    DIR 中的文件 / files in DIR: survey.xlsx, ground_truth.json, sitegraph.db, sitegraph-findings.xlsx, briefing.html
+    """
     from graphmodel.backends import open_backend
     from loaders.generate import generate, write_survey_files
     from loaders.survey import ensure_schema, load
@@ -146,6 +131,7 @@ def demo(
     from queries.briefing import findings_per_site, gather
 
     from .briefing_render import write_briefing
+    from .query_cmds import WORKBOOK_NAME, write_pack_workbook
 
     t0 = time.perf_counter()
     if dir.exists() and not dir.is_dir():
@@ -172,15 +158,18 @@ def demo(
         loaded = sum(r.created + r.updated + r.unchanged for r in outcome.report.labels.values())
 
         err("[3/5] 运行查询包 / running the query pack …")
-        declared = {p.name for spec in runner.load_catalogue() for p in spec.params}
-        params = {"as_of": survey.as_of} if "as_of" in declared else {}
-
-        def progress(spec, n, total):
-            err(f"      {n:>2}/{total} {spec.id}")
-
-        runs = runner.run_all(b, params, progress=progress)
-        workbook = dir / "findings.xlsx"
-        _write_pack_workbook(workbook, runs)
+        specs = runner.load_catalogue()
+        runs, failed = [], []
+        for n, spec in enumerate(specs, 1):
+            err(f"      {n:>2}/{len(specs)} {spec.id}")
+            params = {"as_of": survey.as_of} if any(p.name == "as_of" for p in spec.params) else {}
+            try:
+                runs.append(runner.run_query(b, spec, params))
+            except SitegraphError as e:  # one broken query should not sink the demo
+                failed.append(spec.id)
+                err(f"      查询 {spec.id} 未能运行 / failed: {e}")
+        workbook = dir / WORKBOOK_NAME
+        write_pack_workbook(workbook, runs)
 
         err("[4/5] 选出发现最多的园区厂区并生成检查简报 / briefing of the site with the most findings …")
         counts = findings_per_site(b, runs)
@@ -214,6 +203,8 @@ def demo(
         f"  sitegraph query run major-hazards-open --db {dbq} --param as_of={survey.as_of}",
         f"  sitegraph brief {q(site)} --db {dbq} --as-of {survey.as_of} --out {q(str(dir / (site + '.md')))}",
     ]
+    if failed:
+        lines.insert(4, f"  未能运行的查询 / failed queries: {', '.join(failed)}")
     if some_building:
         lines.append(f"  sitegraph brief {q(some_building)} --db {dbq} --as-of {survey.as_of}")
     lines.append(f"  （重新运行 sitegraph demo 会在 {dir} 中重建演示库 / re-running rebuilds the demo in {dir}）")

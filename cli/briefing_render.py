@@ -299,6 +299,10 @@ def diagram_svg(b: Briefing, building_id: str) -> str:
     svg = buf.getvalue()
     svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    # Several diagrams share one page: give each its own id namespace.
+    ns = "sg-" + re.sub(r"[^A-Za-z0-9_-]", "_", building_id) + "-"
+    svg = re.sub(r'\bid="', f'id="{ns}', svg)
+    svg = svg.replace("url(#", f"url(#{ns}").replace('href="#', f'href="#{ns}')
     title = f"{building_id} 责任链示意图"
     svg = svg.replace(">", f' role="img" aria-label="{escape(title)}">', 1)
     return svg
@@ -419,13 +423,15 @@ def _context(b: Briefing, diagrams: bool) -> dict:
             items.append(it)
         if items:
             detail.append((r, items))
-    above = {x["site_id"] for x in b.site_path}
+    above = {x["site_id"] for x in b.site_path} if b.target.kind == "site" else set()
     rel_path = {bb.building_id: " › ".join(x["name"] or x["site_id"] for x in reversed(bb.site_path)
                                            if x["site_id"] not in above) for bb in b.buildings}
     conditions = {bb.building_id: building_conditions(bb.props) for bb in b.buildings}
     trivial = [bb.building_id for bb in b.buildings
                if not (bb.tenancies or bb.contracts or bb.dispatch or bb.operations or bb.hazards)]
     return {"b": b, "s": b.summary, "svgs": svgs, "rel_path": rel_path, "conditions": conditions,
+            "subject_label": lambda f: subject_label(b, f),
+            "loose_dispatch": [d for d in b.dispatch if not any(d in bb.dispatch for bb in b.buildings)],
             "trivial": trivial, "findings_by_query": by_query, "focus": focus,
             "lessor_rows": [r for r in b.checklist if r.role == "lessor"],
             "lessee_rows": [r for r in b.checklist if r.role == "lessee"], "check_detail": detail,
@@ -449,6 +455,19 @@ def building_conditions(p: dict) -> list[tuple[str, str]]:
         if state != OK:
             out.append((BUILDING.column(key).header, state))
     return out
+
+
+def subject_label(b: Briefing, f) -> str:
+    """A finding's subject for people: names for enterprises, ids for the rest."""
+    parts = []
+    for v in f.subject.split(" / "):
+        if v in b.enterprises:
+            parts.append(b.ent_name(v))
+        elif v in ("outsourcing", "tenancy", "enterprise", "building", "contract"):
+            continue  # the kind is clear from the id
+        else:
+            parts.append(v)
+    return "：".join(parts) or f.subject
 
 
 def focus_items(b: Briefing) -> list[tuple[str, str]]:

@@ -37,7 +37,7 @@ from graphmodel.schema import ACTIONS, FIRE_CLASSES, FRAME_STRUCTURES, NODE_TYPE
 from . import truth as _truth
 from .yangquan import (
     AGENCY_WORDS, CITY, CITY_CODE, CLAUSE_HAZARDS, CONTRACT_WORK, CONTRACTOR_WORDS, COUNTIES, DISPATCH_POSTS,
-    GENERAL_HAZARDS, GIVEN_CHARS, INDUSTRIES, MEASURES, NAME_PREFIXES, NAME_SUFFIXES, OFFICE_BUILDINGS,
+    GENERAL_HAZARDS, GIVEN_CHARS, INDUSTRIES, CLAUSE_MEASURES, NAME_PREFIXES, NAME_SUFFIXES, OFFICE_BUILDINGS,
     PARK_BUILDINGS, PARK_OPERATOR_WORDS, PHONE_AREA, ROADS, SHEDS, SURNAMES, TRADE_HEADS, TRADE_PLACES,
     TRADE_SUFFIXES, TRADE_TAILS, VILLAGE_HEADS, VILLAGE_TAILS, County, Industry,
 )
@@ -499,12 +499,14 @@ class _Generator:
                 oname, ouse = self.pick(OFFICE_BUILDINGS)
                 self.building(e, oname, ouse, None, county, township, site, floors=self.rng.randint(2, 5),
                               structure=self.weighted((("框架", 0.6), ("砖混", 0.4))))
-            if self.chance(0.12):  # a shed put up later, often without permits
-                made.append(self.building(e, self.pick(SHEDS), "仓储", "丙", county, township, site, floors=1,
-                                          structure="彩钢板", area=self.rng.randint(20, 150) * 10, shed=True))
+            shed = None
+            if self.chance(0.12):  # a shed put up later, often without permits, and often let
+                shed = self.building(e, self.pick(SHEDS), "仓储", "丙", county, township, site, floors=1,
+                                     structure="彩钢板", area=self.rng.randint(20, 150) * 10, shed=True)
             if idle:
-                lets = [b for b in made if self.chance(0.6)] or [made[-1]]
-                letting += lets
+                letting += [b for b in made if self.chance(0.6)] or [made[-1]]
+            if shed is not None and (idle or self.chance(0.5)):
+                letting.append(shed)
         return letting
 
     def park_buildings(self) -> list[dict]:
@@ -545,6 +547,8 @@ class _Generator:
             b = slots[i]
             county = next(c for c in COUNTIES if c.name == b["county"])
             ind = self.industry(county, lessee=True)
+            if b["name"] in SHEDS and self.chance(0.6):  # the spray shop in a rented shed
+                ind = INDUSTRIES[self.pick(("spraying", "spraying", "woodwork", "logistics"))]
             if (b["floors"] or 1) > 1 and ind.key in ("machinery", "refractory"):
                 # Multi-storey plants house light workshops rather than warehouses; the cheap
                 # old brick ones draw polishing and woodwork shops (DUST-1 territory).
@@ -861,9 +865,10 @@ class _Generator:
                 clauses.append("CS-2")
             rec["clause"] = self.pick(clauses)
             rec["description"] = CLAUSE_HAZARDS[rec["clause"]]
+            measure = self.pick(CLAUSE_MEASURES[rec["clause"].split("-")[0]])
         else:
             rec["clause"] = None
-            rec["description"] = self.pick(GENERAL_HAZARDS)
+            rec["description"], measure = self.pick(GENERAL_HAZARDS)
         rec["found_on"], rec["found_by"] = found_on, found_by
         # 五落实. A sloppy ledger leaves some of responsibility, measures, funds, time limit blank.
         sloppy = 0.35 if self.chance((0.05, 0.2, 0.5)[e.care]) else 0.0
@@ -881,7 +886,7 @@ class _Generator:
         if not is_open:
             sloppy /= 2
         rec["responsible_person"] = None if self.chance(sloppy) else self.person()
-        rec["measures"] = None if self.chance(sloppy) else self.pick(MEASURES)
+        rec["measures"] = None if self.chance(sloppy) else measure
         rec["funds"] = None if self.chance(sloppy * 1.5) else round(
             self.rng.uniform(5, 200) if major else self.rng.uniform(0.1, 5), 1)
         rec["deadline"] = None if self.chance(sloppy) else deadline

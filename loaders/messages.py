@@ -199,8 +199,9 @@ MESSAGES: dict[str, Msg] = {
     ),
     "KEY_OTHER_SOURCE": Msg(
         WARNING,
-        "图谱中已有这条记录，来自台账“{other}”：导入后将以本台账为准（来源改为“{source}”）",
-        "the graph already holds this record from survey '{other}': loading replaces it (source becomes '{source}')",
+        "本表有 {count} 条记录已由台账“{other}”导入图谱：导入后以本台账为准（来源改为“{source}”）",
+        "{count} records of this sheet are in the graph from survey '{other}': loading replaces "
+        "them (their source becomes '{source}')",
     ),
 }
 
@@ -298,5 +299,7 @@ def report_rows(problems: list[Problem], lang: str = "zh") -> list[dict[str, Any
 
 
 def sort_key(p: Problem, sheet_order: dict[tuple[str, str], int] | None = None):
-    order = (sheet_order or {}).get((p.file, p.sheet), 0)
-    return (p.file, order, p.sheet, p.row or 0, p.col_index if p.col_index is not None else -1, p.code)
+    """Errors first (they must be fixed), then warnings; each in the order of the files."""
+    order = (sheet_order or {}).get((p.file, p.sheet), -1)  # file-level and unknown sheets first
+    return (not p.is_error, p.file, order, p.sheet, p.row or 0,
+            p.col_index if p.col_index is not None else -1, p.code)

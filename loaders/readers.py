@@ -146,6 +146,10 @@ class Survey:
 def open_survey(path: str | Path) -> Survey:
     """Open a workbook, a folder of CSV files or one CSV file; problems go to `.problems`."""
     p = Path(path)
+    if p.is_dir() and not any(f.suffix.lower() == ".csv" for f in p.iterdir()):
+        books = [f for f in p.iterdir() if f.suffix.lower() in XLSX_SUFFIXES and not f.name.startswith("~$")]
+        if len(books) == 1:  # a folder holding just one workbook (e.g. `sitegraph generate OUT`)
+            p = books[0]
     if p.is_dir():
         s = Survey(p.resolve(), "csv")
         _open_csv_folder(s)

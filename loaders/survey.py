@@ -15,6 +15,7 @@ from typing import Callable
 
 from graphmodel.backends.base import Backend
 from graphmodel.errors import SitegraphError
+from graphmodel.schema import SCHEMA_VERSION
 from graphmodel.writer import LoadReport, write_survey
 
 from .readers import open_survey
@@ -29,7 +30,7 @@ class SurveyInvalid(SitegraphError):
         n, w = len(checked.errors), len(checked.warnings)
         super().__init__(
             f"台账有 {n} 个错误（{w} 个警告），未导入任何数据；请按问题清单修改后重新提交 / "
-            f"{n} errors ({w} warnings): nothing was loaded; fix them and load again"
+            f"{n} error(s) ({w} warning(s)): nothing was loaded; fix them and load again"
         )
 
 
@@ -48,8 +49,9 @@ def default_source(path: str | Path) -> str:
 
 
 def ensure_schema(backend: Backend) -> None:
-    """Install the schema on a new database (idempotent; cheap when already there)."""
-    if backend.schema_version() is None:
+    """Install (or upgrade) the schema when the database has none or an older one."""
+    version = backend.schema_version()
+    if version is None or version < SCHEMA_VERSION:
         backend.install_schema()
 
 

@@ -363,11 +363,16 @@ def _site_loops(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
 # --- records that another survey loaded --------------------------------------------------------
 
 def _other_sources(entries: dict[str, list[Entry]], source: str, ctx: _Ctx) -> None:
+    """One warning per sheet and other survey (not one per row: it would bury the errors)."""
     for label, es in entries.items():
         nt = NODES[label]
         q = f"UNWIND $ids AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) RETURN n.`{nt.key}` AS id, n.source AS source"
         theirs = {r["id"]: r["source"] for r in ctx.read(q, [e.key for e in es])}
+        by_other: dict[str, list[Entry]] = defaultdict(list)
         for e in es:
             other = theirs.get(e.key)
             if other and other != source:
-                ctx.add("KEY_OTHER_SOURCE", e, nt.key, other=other, source=source)
+                by_other[other].append(e)
+        for other, hit in by_other.items():
+            keys = "、".join(str(e.key) for e in hit[:3]) + ("…" if len(hit) > 3 else "")
+            ctx.add("KEY_OTHER_SOURCE", hit[0], nt.key, value=keys, other=other, source=source, count=len(hit))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphmodel.schema import FIRE_CLASSES, HIGH_RISK_WORK, OPERATION_CATEGORIES, SECTORS, STRUCTURES, USES
+from graphmodel.schema import FIRE_CLASSES, HIGH_RISK_WORK, NODES, OPERATION_CATEGORIES, SECTORS, STRUCTURES, USES
 
 CITY = "阳泉市"
 CITY_CODE = "140300"
@@ -307,11 +307,17 @@ DISPATCH_POSTS = {
     "其他": ("窑炉操作工", "熔铸工", "成型工", "焊工", "行车工", "喷漆工"),
 }
 
+# (一般 hazard, its usual rectification measure)
 GENERAL_HAZARDS = (
-    "灭火器压力不足或过期", "疏散指示标志损坏", "安全出口被货物堵塞", "配电箱未接地、线路私拉乱接",
-    "消防栓被遮挡", "特种设备未定期检验", "员工三级安全教育记录不全", "防护栏杆缺失", "设备传动部位防护罩缺失",
-    "应急照明失效", "劳动防护用品配备不足", "安全警示标志缺失", "厂区消防车道被占用", "叉车司机无证驾驶",
-    "危险作业审批手续不全", "车间内电动车充电", "隐患排查记录不完整", "应急演练未按计划开展",
+    ("灭火器压力不足或过期", "更换、补充消防器材"), ("疏散指示标志损坏", "修复疏散指示标志和应急照明"),
+    ("安全出口被货物堵塞", "清理疏散通道和安全出口"), ("配电箱未接地、线路私拉乱接", "重新敷设电气线路并接地"),
+    ("消防栓被遮挡", "清理消防栓周边堆放物"), ("特种设备未定期检验", "委托有资质单位检验"),
+    ("员工三级安全教育记录不全", "组织补训并完善培训档案"), ("防护栏杆缺失", "加装防护栏杆"),
+    ("设备传动部位防护罩缺失", "加装防护罩"), ("应急照明失效", "修复疏散指示标志和应急照明"),
+    ("劳动防护用品配备不足", "补充配发劳动防护用品"), ("安全警示标志缺失", "设置安全警示标志"),
+    ("厂区消防车道被占用", "清理消防车道"), ("叉车司机无证驾驶", "停止无证作业，组织取证培训"),
+    ("危险作业审批手续不全", "完善危险作业审批制度"), ("车间内电动车充电", "设置集中充电区域"),
+    ("隐患排查记录不完整", "完善隐患排查治理台账"), ("应急演练未按计划开展", "制定计划并组织应急演练"),
 )
 CLAUSE_HAZARDS = {
     "GEN-1": "对承包、承租单位未统一协调管理，未定期进行安全检查",
@@ -358,11 +364,15 @@ CLAUSE_HAZARDS = {
     "CS-1": "未辨识有限空间并建立台账，未设置警示标志",
     "CS-2": "有限空间作业未执行先通风、再检测、后作业",
 }
-MEASURES = (
-    "立即停止相关作业，制定整改方案", "更换、补充消防器材", "清理疏散通道", "重新敷设电气线路并接地",
-    "加装监测报警装置并联锁", "完善管理制度和台账", "组织专项培训", "委托有资质单位检测", "拆除违章搭建",
-    "设置物理隔离", "补签安全管理协议", "加装泄爆及隔爆装置",
-)
+# Rectification measures of 重大 hazards, by clause family.
+CLAUSE_MEASURES = {
+    "GEN": ("补签安全管理协议，明确双方职责", "建立统一协调管理和定期检查制度"), "MET": ("加装监测报警装置并联锁", "迁移人员聚集场所"),
+    "NFM": ("加装监测报警装置并联锁", "增设应急水源和紧急排放设施"), "BLD": ("制定清库方案并落实防坠落措施", "加装监测报警装置并联锁"),
+    "MECH": ("增设紧急排放和应急储存设施", "加装可燃气体报警及通风设施"), "LGT": ("加装监测报警装置并联锁", "设置物理隔离"),
+    "TEX": ("设置物理隔离", "分库分类储存"), "TOB": ("配备磷化氢报警仪和防毒面具",),
+    "DUST": ("迁出人员聚集场所", "加装泄爆及隔爆装置", "改造除尘系统"), "NH3": ("改造制冷系统，设置单独作业间",),
+    "CS": ("建立有限空间台账并设置警示标志", "严格执行作业审批和先通风、再检测、后作业"),
+}
 
 
 def _check() -> None:
@@ -379,7 +389,9 @@ def _check() -> None:
     for works in CONTRACT_WORK.values():
         for _, hrw in works:
             assert all(w in HIGH_RISK_WORK for w in hrw), hrw
-    assert set(CONTRACTOR_WORDS) == set(CONTRACT_WORK)
+    assert set(CONTRACTOR_WORDS) == set(CONTRACT_WORK) == set(NODES["Contract"].column("kind").enum)
+    assert set(DISPATCH_POSTS) == set(NODES["Dispatch"].column("position_nature").enum)
+    assert {c.split("-")[0] for c in CLAUSE_HAZARDS} <= set(CLAUSE_MEASURES)
     for s in ("框架", "排架", "钢结构", "砖混", "砖木", "彩钢板", "其他"):
         assert s in STRUCTURES
 

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from graphmodel.backends.base import Backend
 from graphmodel.errors import SitegraphError
 from graphmodel.schema import (
-    BUILDING, CONTRACT, DISPATCH, ENTERPRISE, FIRE_CLASSES, FRAME_STRUCTURES, HAZARD, INSPECTION,
+    BUILDING, CONTRACT, DISPATCH, ENTERPRISE, FIRE_CLASSES, HAZARD, INSPECTION,
     OPEN_HAZARD, OPERATION, SITE, TENANCY, NodeType,
 )
 
@@ -992,16 +992,24 @@ def attach_findings(backend: Backend, b: Briefing, runs=None) -> None:
     except ImportError as e:  # the pack is not installed in this checkout
         b.findings, b.findings_note = None, f"查询包不可用 / query pack unavailable: {e}"
         return
-    try:
-        if runs is None:
-            declared = {p.name for spec in runner.load_catalogue() for p in spec.params}
-            params = {"as_of": b.as_of} if "as_of" in declared else {}
-            runs = runner.run_all(backend, params, include_personal=b.include_personal)
-    except SitegraphError as e:
-        # The briefing stands without the pack; the page and the CLI say why.
-        b.findings, b.findings_note = None, f"查询包未能运行 / the query pack failed: {e}"
-        return
+    failed: list[str] = []
+    if runs is None:
+        try:
+            specs = [sp for sp in runner.load_catalogue() if any(k in SUBJECT_COLUMNS for k in sp.key_columns)]
+        except SitegraphError as e:
+            # The briefing stands without the pack; the page and the CLI say why.
+            b.findings, b.findings_note = None, f"查询包无法加载 / the query pack cannot be loaded: {e}"
+            return
+        runs = []
+        for spec in specs:  # statistics (per county, township) are not about the target: not run
+            params = {"as_of": b.as_of} if any(p.name == "as_of" for p in spec.params) else {}
+            try:
+                runs.append(runner.run_query(backend, spec, params, include_personal=b.include_personal))
+            except SitegraphError as e:
+                failed.append(f"{spec.id}（{e}）")
     b.findings = select_findings(b, runs)
+    if failed:
+        b.findings_note = "以下查询未能运行 / these queries failed: " + "；".join(failed)
 
 
 # Left out of a finding's one-line detail: the place (already on the page) and USCCs

@@ -219,6 +219,9 @@ def workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
         ws = wb.create_sheet(name)
         for r in rows:
             ws.append(r)
+            for c in ws[ws.max_row]:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    c.data_type = "s"  # text as typed, not a formula
     wb.save(path)
     return path
 
@@ -278,7 +281,8 @@ def load_json(target, path, *args: str) -> dict:
 
 
 def seed(target, records: dict | None = None, source: str = "base") -> None:
-    """Write records straight into the target's graph (the state a survey is checked against).
+    """Write records straight into the graph (the state a survey is checked against);
+    `target` is a test Target or an open writable backend.
 
     Opens and closes its own connection: the embedded store allows one writer at a time.
     """
@@ -288,6 +292,9 @@ def seed(target, records: dict | None = None, source: str = "base") -> None:
     for label, rows in recs.items():
         for i, r in enumerate(rows):
             r.update(src_file=f"{source}.xlsx", src_sheet=NODES[label].sheet, src_row=i + 2)
+    if not hasattr(target, "open"):  # an open writable backend
+        write_survey(target, recs, source=source)
+        return
     b = target.open(write=True)
     try:
         write_survey(b, recs, source=source)

@@ -108,10 +108,10 @@ def test_building_briefing_html_and_markdown(survey, target, cli, tmp_path):
     assert set(b.operations) == {"O1", "O2"}
     assert "I1" in {i["inspection_id"] for i in b.inspections}
 
-    html, _ = _html(cli, target, tmp_path, "B1.html")
+    html = render_html(b)
     assert "1号联合厂房" in html and "2号仓库" not in html
     assert "除尘管道检修" in html and "有限空间作业" in html  # the contractor's high-risk work
-    md, _ = _html(cli, target, tmp_path, "B1.md")
+    md, _ = _html(cli, target, tmp_path, "B1.md", "--no-findings")
     assert md.startswith("# 安全检查简报 · 1号联合厂房")
     assert "<svg" not in md
     assert re.search(r"^\s+- T2（深度 2） → \*\*阳泉顺发喷涂有限公司\*\*", md, re.M)
@@ -139,10 +139,17 @@ def test_enterprise_briefing_by_name_part_and_by_uscc(survey, target, cli, tmp_p
     a = gather(survey, D.NAMES[D.AG], as_of=D.AS_OF, findings=False)
     assert [bb.building_id for bb in a.buildings] == ["B1"] and set(a.dispatch) == {"D1"}
 
-    res = cli("brief", "顺发喷涂", "--as-of", "2024-12-15", "--out", "-", *target.args, env=target.env)
+    res = cli("brief", "顺发喷涂", "--as-of", "2024-12-15", "--out", "-", "--no-findings", *target.args,
+              env=target.env)
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("<!DOCTYPE html>") and "阳泉顺发喷涂有限公司" in res.stdout
     assert "两头不管" in res.stdout and "喷漆房" in res.stdout
+
+    # Without --out: briefing-<id>.html in the current folder.
+    res = cli("brief", D.CT, "--no-findings", *target.args, env=target.env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / f"briefing-{D.CT}.html").read_text(encoding="utf-8")
+    assert "山西晋安检修工程有限公司" in page and "园区污水站运维" in page
 
 
 def test_ambiguous_or_unknown_target_exits_1(survey, target, cli):
@@ -164,6 +171,11 @@ def test_ambiguous_or_unknown_target_exits_1(survey, target, cli):
         resolve_target(survey, "P9")
 
 
+def test_bad_date_is_a_usage_error(cli):
+    res = cli("brief", "P1", "--as-of", "2024-13-45")
+    assert res.returncode == 2 and "--as-of" in res.stderr
+
+
 # ---- personal data ----------------------------------------------------------------------
 
 def test_personal_data_hidden_by_default(survey, target, cli, tmp_path):
@@ -173,8 +185,8 @@ def test_personal_data_hidden_by_default(survey, target, cli, tmp_path):
     assert "responsible_person" not in b.hazards[0] and b.hazards[0]["five"]["责任"] is True
     assert all("inspectors" not in i for i in b.inspections)
 
-    hidden, _ = _html(cli, target, tmp_path, "P1.html")
-    shown, _ = _html(cli, target, tmp_path, "P1.html", "--include-personal")
+    hidden, _ = _html(cli, target, tmp_path, "P1.html", "--no-findings")
+    shown = render_html(gather(survey, "P1", as_of=D.AS_OF, include_personal=True, findings=False))
     for p in PERSONAL:
         assert p not in hidden
         assert p in shown
@@ -200,6 +212,8 @@ def test_responsibility_graph(survey):
 
     svg = diagram_svg(b, "B1")
     assert svg.startswith("<svg") and "<text" in svg
+    ids = re.findall(r'\bid="([^"]+)"', svg)
+    assert ids and all(i.startswith("sg-B1-") for i in ids)  # no clash with B2's diagram on the page
     assert "阳泉顺发喷涂" in svg and "两头不管" in svg  # labels stay text (svg.fonttype none)
     assert "DejaVuSans-" not in svg  # no glyph outlines
 
@@ -222,16 +236,20 @@ def test_as_of_decides_overdue(survey):
     assert "已逾期" not in render_html(early) and "已逾期" in render_html(late)
 
 
-def test_user_text_is_escaped(graph, target, cli, tmp_path):
+def test_user_text_is_escaped(graph):
     recs = D.records()
     for e in recs["Enterprise"]:
         if e["uscc"] == D.L2:
             e["name"] = '<script>alert("x")</script>仓储&$物流$|公司'
+        if e["uscc"] == D.Y1:
+            e["name"] = "$x^2$五金"  # would be mathtext in matplotlib
     write_survey(graph, recs, source="brief-test")
-    html, _ = _html(cli, target, tmp_path, "B2.html")
+    b = gather(graph, "B2", as_of=D.AS_OF, findings=False)
+    html = render_html(b)
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert" in html
-    md = render_markdown(gather(graph, "B2", as_of=D.AS_OF, findings=False))
+    assert "$x^2$五金" in diagram_svg(b, "B2")  # drawn as text in the diagram, not as a formula
+    md = render_markdown(b)
     assert "<script>" not in md and "\\|公司" in md
 
 
@@ -282,10 +300,12 @@ def test_same_briefing_on_both_backends(neo4j_server, tmp_path):
         for g in (emb, neo):
             g.install_schema()
             D.load(g)
-        for t in ("P1", "B2", "顺发"):
-            a = gather(emb, t, as_of=D.AS_OF)
-            b = gather(neo, t, as_of=D.AS_OF)
+        for t, pack in (("P1", True), ("B2", False), ("顺发", False), ("B1", False)):
+            a = gather(emb, t, as_of=D.AS_OF, findings=pack, include_personal=t == "B1")
+            b = gather(neo, t, as_of=D.AS_OF, findings=pack, include_personal=t == "B1")
             assert a.meta["backend"] == "embedded" and b.meta["backend"] == "neo4j"
+            if pack:
+                assert a.findings, a.findings_note  # the pack's rows are compared too
             assert a.as_dict() == b.as_dict()
             ha, hb = render_html(a), render_html(b)
             assert ha != hb  # the backend line differs …

@@ -22,7 +22,7 @@ from loaders.generate import REFERENCE_DATE, generate, write_survey_files
 from loaders.values import ValueProblem, is_valid_uscc, parse_cell, uscc_check_char
 from loaders.yangquan import COUNTIES, COUNTY_BY_NAME
 
-from conftest import SHARED_DOCS
+from conftest import ROOT, SHARED_DOCS
 
 PROVENANCE = ("src_file", "src_sheet", "src_row")
 
@@ -237,6 +237,10 @@ def test_structure_has_every_situation_of_the_campaign(big):
     assert sum(len(v) >= 2 for v in lessees.values()) >= 20  # 一厂多租
     twice = Counter((t["building_id"], t["lessee_uscc"]) for t in r["Tenancy"])
     assert max(twice.values()) == 2  # a sub-lessee that also rents a floor from the owner
+    # …but a sub-lessor holds one lease on the building, so each tenancy has one depth
+    for t in r["Tenancy"]:
+        if t["lessor_uscc"] != buildings[t["building_id"]]["owner_uscc"]:
+            assert twice[(t["building_id"], t["lessor_uscc"])] == 1
     assert set(Counter(c["kind"] for c in r["Contract"])) == set(NODES["Contract"].column("kind").enum)
     assert len({o["category"] for o in r["Operation"]}) == 12
     assert {h["status"] for h in r["Hazard"]} == {"未整改", "整改中", "已整改", "已销号"}
@@ -434,10 +438,11 @@ def test_truth_follows_each_catalogue_convention():
     assert _rows(q, "unreviewed-tenants") == {"t2"}
     assert _rows(q, "use-changed") == {"t2"}  # t3/t4 have no purpose: not compared
     assert _rows(q, "unsafe-leased-buildings") == set()  # b2 has defects but no tenancy
-    # lease depth: t1 (A→B) 1, t2 (B→C) 2, t3 (C→D) 3, t4 (A→C) 1: C's minimum is 1
+    # lease depth: t1 (A→B) 1, t2 (B→C) 2, t4 (A→C) 1; t3 (C→D): C holds leases of depth 1 and 2,
+    # so t3 is 2 or 3 by the definition: the smallest, 2, counts (breadth first). C's minimum is 1.
     assert T.lease_depths(_mini()["Tenancy"], {b["building_id"]: b for b in _mini()["Building"]}) == \
-        {"t1": 1, "t2": 2, "t3": 3, "t4": 1}
-    assert _rows(q, "nested-high-risk", "lease_depth") == {"o-c": 1, "o-d": 3, "o-x": None}
+        {"t1": 1, "t2": 2, "t3": 2, "t4": 1}
+    assert _rows(q, "nested-high-risk", "lease_depth") == {"o-c": 1, "o-d": 2, "o-x": None}
     assert set(_rows(q, "nested-high-risk", "site_path_length").values()) == {3}
     assert _rows(q, "sublease-unconsented") == {"t2"}  # t3 consented; t1/t4 are not subleases
     assert _rows(q, "fire-class-upgrade") == {"t1"}  # 乙 over 丁; t4 same class
@@ -615,3 +620,46 @@ def test_the_survey_checker_accepts_the_files_with_only_the_planted_warnings(sma
 def test_parse_cell_is_strict_enough_to_make_the_round_trip_meaningful():
     with pytest.raises(ValueProblem):
         parse_cell(NODES["Tenancy"].column("three_in_one"), "maybe")
+
+
+# ---- into the graph -------------------------------------------------------------------------
+
+
+def test_generated_records_load_into_the_graph(small, graph):
+    """The records go straight into the writer: every node and every reference edge arrives."""
+    from graphmodel.schema import REL_TYPES
+    from graphmodel.writer import write_survey
+
+    report = write_survey(graph, small.records, source="generated-120")
+    for label, recs in small.records.items():
+        assert report.labels[label].created == len(recs)
+        n = graph.read(f"MATCH (n:{label}) RETURN count(n) AS c", {}).rows[0]["c"]
+        assert int(n) == len(recs), label
+    expected_edges = 0
+    for rel in REL_TYPES:
+        col = NODES[rel.owner].column(rel.column)
+        expected_edges += sum(len(set(r[col.key])) if col.kind is Kind.REF_LIST else 1
+                              for r in small.records[rel.owner] if r[col.key] is not None)
+    assert report.relationships_created == expected_edges
+    bad = graph.read("MATCH (e:Enterprise) WHERE e.uscc_valid = false RETURN count(e) AS c", {}).rows[0]["c"]
+    assert int(bad) == sum(not e["uscc_valid"] for e in small.records["Enterprise"])
+
+
+def test_records_do_not_depend_on_the_hash_seed():
+    """Same seed, different PYTHONHASHSEED (set/dict order of strings): the same survey."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    code = ("import hashlib, json; from loaders.generate import generate; s = generate(150, seed=21); "
+            "print(hashlib.sha256(json.dumps([s.records, s.truth()], default=str, ensure_ascii=False)"
+            ".encode()).hexdigest())")
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
+                             cwd=str(ROOT))
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+    assert hashlib.sha256(b"").hexdigest() not in digests

@@ -80,34 +80,55 @@ def test_loading_the_same_survey_twice_changes_nothing(target, tmp_path):
     assert info(target) == before
 
 
-def test_xlsx_clean_csv_and_gb18030_english_csv_load_to_the_same_graph(target, tmp_path):
-    """The same survey as a workbook, as clean CSV, and as GB18030 CSV with English headers,
-    English file names and other spellings (Y/N/√/×, 2024年…日, 20241111, 1,234, full-width
-    digits, 甲类, lower-case credit codes, separators ；) gives the same business properties."""
-    recs = survey_records()
+def test_generated_survey_as_xlsx_csv_and_gb18030_loads_to_the_same_graph(target, tmp_path):
+    """A generated 300-enterprise survey as a workbook, as clean CSV, and as GB18030 CSV with
+    English headers, English file names, shuffled columns and other spellings (the
+    generator's variant_spellings) gives the same business properties: those generated."""
+    from loaders.generate import generate, write_survey_files
+
+    survey = generate(300, 11)
+    shapes = (("xlsx", dict(format="xlsx")), ("csv", dict(format="csv")),
+              ("gb18030", dict(format="csv", encoding="gb18030", english_headers=True, variant_spellings=True)))
     states = []
-    for variant, out in (("xlsx", "s.xlsx"), ("csv", "csv"), ("gb18030", "gb")):
-        path = write_variant(recs, tmp_path / out, variant)
+    for name, opts in shapes:
+        out = tmp_path / name
+        write_survey_files(survey, out, **opts)
         b = target.open(write=True)
         try:
-            rep = load(path, b, source="township").report
-            if variant != "xlsx":  # every record rewritten from this variant, none added
-                assert all(v.created == 0 and v.updated == len(recs[k]) for k, v in rep.labels.items())
+            rep = load(out, b, source="township").report
+            if states:  # every record rewritten from this shape, none added
+                assert all(v.created == 0 and v.updated == len(survey.records[k]) for k, v in rep.labels.items())
             states.append(graph_state(b))
-            src = b.read("MATCH (n:Tenancy {tenancy_id: 'T1'}) RETURN n.src_file AS f").rows[0]["f"]
         finally:
             b.close()
-        assert src == {"xlsx": "s.xlsx", "csv": "租赁.csv", "gb18030": "tenancies.csv"}[variant]
     assert states[0] == states[1] == states[2]
-    assert states[0]["Enterprise"] == sorted(recs["Enterprise"], key=lambda r: r["uscc"])
+    want = {nt.label: sorted(({k: r.get(k) for k in nt.data_keys} for r in survey.records[nt.label]),
+                             key=lambda r: r[nt.key]) for nt in NODE_TYPES}
+    assert states[0] == want
+
+
+def lib_load(target, path, **kw):
+    b = target.open(write=True)
+    try:
+        return load(path, b, **kw).report
+    finally:
+        b.close()
+
+
+def state_info(target) -> dict:
+    """Counts and every business property (what `sitegraph info` shows, and more)."""
+    b = target.open()
+    try:
+        return {**b.info(), "state": graph_state(b)}
+    finally:
+        b.close()
 
 
 def test_prune_removes_only_this_sources_missing_records(target, tmp_path):
     recs = survey_records()
     other = {"Enterprise": [dict(recs["Enterprise"][0], uscc=uscc("91140321MA0L00099"), name="别的县的企业")]}
     seed(target, other, source="平定县")
-    path = write_variant(recs, tmp_path / "s.xlsx", "xlsx")
-    load_json(target, path)
+    lib_load(target, write_variant(recs, tmp_path / "s.xlsx", "xlsx"))
     smaller = copy.deepcopy(recs)
     smaller["Operation"] = [o for o in smaller["Operation"] if o["operation_id"] != "O2"]
     smaller["Inspection"] = [i for i in smaller["Inspection"] if i["inspection_id"] != "I2"]
@@ -115,23 +136,22 @@ def test_prune_removes_only_this_sources_missing_records(target, tmp_path):
     rep = load_json(target, tmp_path / "s.xlsx", "--prune")
     assert rep["labels"]["Operation"]["pruned"] == 1 and rep["labels"]["Inspection"]["pruned"] == 1
     assert rep["labels"]["Enterprise"]["pruned"] == 0  # the other county's enterprise stays
-    counts = info(target)["nodes"]
+    counts = state_info(target)["nodes"]
     assert counts["Operation"] == 1 and counts["Inspection"] == 1 and counts["Enterprise"] == 7
 
 
 def test_a_failing_write_leaves_the_graph_as_it_was(target, tmp_path):
     """Atomic: new records are written before the prune check refuses; all are rolled back."""
     recs = survey_records()
-    path = write_variant(recs, tmp_path / "s.xlsx", "xlsx")
-    load_json(target, path)
-    before = info(target)
+    lib_load(target, write_variant(recs, tmp_path / "s.xlsx", "xlsx"))
+    before = state_info(target)
     smaller = {"Enterprise": [e for e in recs["Enterprise"] if e["uscc"] != E6]
                + [dict(recs["Enterprise"][0], uscc=uscc("91140302MA0L00077"), name="新企业")]}
     write_variant(smaller, tmp_path / "s.xlsx", "xlsx")
     r = sg(target, "load", str(tmp_path / "s.xlsx"), "--prune")
     assert r.returncode == 1
     assert "劳务派遣" in r.stderr and E6 in r.stderr  # D1/D2 still name E6 as agency
-    assert info(target) == before
+    assert state_info(target) == before
 
 
 def test_load_creates_the_embedded_database(tmp_path):
@@ -186,3 +206,14 @@ def test_load_table_on_stdout_summary_on_stderr(target, tmp_path):
     for word in ("导入结果", "工作表", "新增", "更新", "未变", "删除", "租赁", "检查记录"):
         assert word in r.stdout
     assert "已导入“s”" in r.stderr and "新增 23，更新 0，未变 0，删除 0" in r.stderr
+
+
+def test_generate_command_writes_a_survey_that_loads(target, tmp_path):
+    from conftest import run_cli
+
+    out = tmp_path / "demo"
+    r = run_cli("generate", str(out), "--enterprises", "20", "--seed", "5", "--format", "csv")
+    assert r.returncode == 0, r.stderr
+    assert (out / "ground_truth.json").exists() and (out / "企业.csv").exists()
+    rep = load_json(target, out)
+    assert rep["source"] == "demo" and rep["labels"]["Enterprise"]["created"] == 20

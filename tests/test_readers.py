@@ -146,3 +146,39 @@ def test_large_sheet_streams_in_read_only_mode(tmp_path):
         assert type(s.sheets[0]._rows.__defaults__[0]).__name__ == "ReadOnlyWorksheet"
     c = check(tmp_path / "big.xlsx")
     assert c.ok and len(c.records["Enterprise"]) == 3000 and c.records["Enterprise"][-1]["src_row"] == 3001
+
+
+@pytest.mark.parametrize("variant", ["csv", "gb18030"])
+def test_every_shape_of_the_fixture_reads_to_the_same_records(tmp_path, variant):
+    """Workbook, clean CSV, and GB18030 CSV with English headers and other spellings."""
+    from ledgers import write_variant
+
+    recs = survey_records()
+    strip = lambda c: {k: [{x: v for x, v in r.items() if not x.startswith("src_")} for r in rs]
+                       for k, rs in c.records.items()}
+    a = check(write_variant(recs, tmp_path / "s.xlsx", "xlsx"))
+    b = check(write_variant(recs, tmp_path / variant, variant))
+    assert a.ok and b.ok and not a.problems and not b.problems
+    assert strip(a) == strip(b) == recs
+
+
+def test_the_same_sheet_twice_and_a_sheet_in_the_wrong_format(tmp_path):
+    d = tmp_path / "s"
+    d.mkdir()
+    text = ",".join(ENT_HEAD) + "\n" + ",".join(ent_row()) + "\n"
+    (d / "企业.csv").write_text(text, encoding="utf-8")
+    (d / "enterprises.csv").write_text(text, encoding="utf-8")
+    (d / "租赁.xlsx").write_bytes(b"")
+    c = check(d)
+    assert sorted((p.code, p.file) for p in c.errors) == [("FILE_TYPE", "租赁.xlsx"), ("SHEET_DUPLICATE", "企业.csv")]
+    assert c.records == {}
+
+
+def test_a_folder_holding_one_workbook_is_that_workbook(tmp_path):
+    d = tmp_path / "城区"
+    d.mkdir()
+    workbook(d / "survey.xlsx", {"企业": [ENT_HEAD, ent_row()]})
+    (d / "ground_truth.json").write_text("{}", encoding="utf-8")
+    c = check(d)
+    assert c.ok and c.records["Enterprise"][0]["src_file"] == "survey.xlsx"
+    assert default_source(d) == "城区"

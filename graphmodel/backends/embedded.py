@@ -35,6 +35,63 @@ def _ladybug():
 _LOCK_RE = re.compile(r"Could not set lock|lock.*held", re.I)
 _RO_RE = re.compile(r"read-only database|read only", re.I)
 
+# --- crash safety of writes (docs/reliability.md) ------------------------------------------
+# LadybugDB 0.22 cannot recover a file whose process died while it checkpointed a
+# transaction that used COPY (the writer's fast path): every later open fails ("checkpoint
+# recovery is pending") or segfaults — the whole graph is lost (tests/test_faults.py). So
+# a write transaction runs on a copy of the file, `<db>.sitegraph-new`, which replaces the
+# original by an atomic rename only once it is committed and checkpointed. A crash at any
+# moment leaves the original exactly as it was; the next writer removes the stray copy.
+# Readers keep opening the original meanwhile and see the last committed state.
+# Writers are serialised by an flock on `<db>.sitegraph.lock` (Ladybug's own file lock is
+# released while the copy is written).
+_NEW_SUFFIX = ".sitegraph-new"
+_LOCK_SUFFIX = ".sitegraph.lock"
+_SIDE_SUFFIXES = (".wal", ".shadow", ".wal.checkpoint", ".checkpoint.apply.lock", ".checkpoint.intent.lock")
+
+
+def _busy(p: Path) -> DatabaseBusy:
+    return DatabaseBusy(
+        f"数据库 {p} 正被另一个进程写入（例如正在导入），请稍后再试 / "
+        f"{p} is locked by another process that is writing to it (a load?); try again later"
+    )
+
+
+def _writer_lock(p: Path):
+    """An exclusive, non-blocking flock held for as long as a writer has the file open."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: Ladybug's own lock only
+        return None
+    fd = os.open(f"{p}{_LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise _busy(p) from None
+    return fd
+
+
+def _side_files(p: Path) -> list[Path]:
+    return [Path(f"{p}{s}") for s in _SIDE_SUFFIXES if Path(f"{p}{s}").exists()]
+
+
+def _remove_copy(p: Path) -> None:
+    new = Path(f"{p}{_NEW_SUFFIX}")
+    for f in [new, *_side_files(new)]:
+        f.unlink(missing_ok=True)
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
 
 class _LadybugTx:
     def __init__(self, conn):
@@ -125,17 +182,36 @@ class EmbeddedBackend(Backend):
             )
         if p.is_dir():
             raise BackendUnavailable(f"{p} 是目录，不是数据库文件 / {p} is a folder, not a database file")
-        pool_mb = int(os.environ.get("SITEGRAPH_BUFFER_POOL_MB", DEFAULT_BUFFER_POOL_MB))
+        self._path = p
+        self._pool = int(os.environ.get("SITEGRAPH_BUFFER_POOL_MB", DEFAULT_BUFFER_POOL_MB)) * 1024 * 1024
+        self._db = self._conn = None
+        self._lock_fd = _writer_lock(p) if write else None
         try:
-            self._db = lb.Database(str(p), read_only=not write, buffer_pool_size=pool_mb * 1024 * 1024)
+            if write:
+                _remove_copy(p)  # left by a writer that died mid-load: never part of the graph
+            self._open(p, write)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, p: Path, write: bool) -> None:
+        lb = _ladybug()
+        try:
+            self._db = lb.Database(str(p), read_only=not write, buffer_pool_size=self._pool)
             self._conn = lb.Connection(self._db)
         except RuntimeError as e:
+            self._db = self._conn = None
             if _LOCK_RE.search(str(e)):
-                raise DatabaseBusy(
-                    f"数据库 {p} 正被另一个进程写入（例如正在导入），请稍后再试 / "
-                    f"{p} is locked by another process that is writing to it (a load?); try again later"
-                ) from e
+                raise _busy(self._path) from e
             raise BackendUnavailable(f"无法打开数据库 {p}：{e} / cannot open {p}: {e}") from e
+
+    def _close_handles(self) -> None:
+        conn, db = self._conn, self._db
+        self._conn = self._db = None
+        if conn is not None:
+            conn.close()
+        if db is not None:
+            db.close()  # a read-write close checkpoints: the file is complete on its own
 
     # -- reads ------------------------------------------------------------------------
     def _read_raw(self, cypher, params, timeout, limit) -> Result:
@@ -171,20 +247,40 @@ class EmbeddedBackend(Backend):
         """Run fn in one write transaction: all or nothing (stop at the first error)."""
         if not self.writable:
             raise ReadOnlyViolation("数据库以只读方式打开 / the database was opened read-only")
-        tx = _LadybugTx(self._conn)
-        self._conn.execute("BEGIN TRANSACTION")
+        src, new = self._path, Path(f"{self._path}{_NEW_SUFFIX}")
+        self._close_handles()
         try:
-            out = fn(tx)
-        except BaseException:
-            # Ladybug rolls back by itself on a statement error; roll back otherwise.
+            if _side_files(src):  # not fully checkpointed (should not happen after a close)
+                self._open(src, True)
+                self._conn.execute("CHECKPOINT")
+                self._close_handles()
+            _remove_copy(src)
+            shutil.copyfile(src, new)  # the transaction runs on this copy (see _NEW_SUFFIX)
+            self._open(new, True)
+            tx = _LadybugTx(self._conn)
+            self._conn.execute("BEGIN TRANSACTION")
             try:
-                self._conn.execute("ROLLBACK")
-            except RuntimeError:
-                pass
-            raise
+                out = fn(tx)
+            except BaseException:
+                # Ladybug rolls back by itself on a statement error; roll back otherwise.
+                try:
+                    self._conn.execute("ROLLBACK")
+                except RuntimeError:
+                    pass
+                raise
+            finally:
+                tx.cleanup()
+            self._conn.execute("COMMIT")
+            self._close_handles()
+            if _side_files(new):  # pragma: no cover - the close did not checkpoint
+                raise BackendUnavailable(f"写入未能完成检查点 / the write could not be checkpointed: {new}")
+            _fsync(new)
+            os.replace(new, src)  # the commit point for the file: atomic
+            _fsync(src.parent, directory=True)
         finally:
-            tx.cleanup()
-        self._conn.execute("COMMIT")
+            self._close_handles()
+            _remove_copy(src)
+            self._open(src, True)
         return out
 
     def install_schema(self) -> None:
@@ -209,9 +305,9 @@ class EmbeddedBackend(Backend):
         self._conn.execute("CHECKPOINT")
 
     def close(self) -> None:
-        conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
-        self._conn = self._db = None
-        if conn is not None:
-            conn.close()
-        if db is not None:
-            db.close()
+        try:
+            self._close_handles()
+        finally:
+            fd, self._lock_fd = getattr(self, "_lock_fd", None), None
+            if fd is not None:
+                os.close(fd)  # releases the writer flock
