@@ -39,7 +39,7 @@ def machine() -> dict:
 
 
 @contextmanager
-def local_neo4j(heap: str = "2g"):
+def local_neo4j(heap: str = "4g"):
     """A private Neo4j 5.26 for the run (NEO4J_URI from the environment wins)."""
     if os.environ.get("NEO4J_URI"):
         yield os.environ["NEO4J_URI"]

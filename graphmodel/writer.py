@@ -124,7 +124,14 @@ def stmt_update(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
     return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys)}"
 
 
-def _null_keys(rows: list[dict]) -> frozenset[str]:
+def _null_keys(tx: Tx, rows: list[dict]) -> frozenset[str]:
+    """Columns blank in every row, for a backend that types parameters from the values.
+
+    Neo4j takes nulls as they are, and one statement text per label keeps its plan cache
+    warm; LadybugDB cannot type an all-null column, so those are written as NULL literals.
+    """
+    if not getattr(tx, "types_params_from_values", False):
+        return frozenset()
     return frozenset(k for k in rows[0] if all(r[k] is None for r in rows))
 
 
@@ -224,12 +231,12 @@ def write_survey(
                     progress(nt.label, done, len(new) + len(changed))
             else:
                 for chunk in _chunks(new):
-                    tx.run(stmt_create(nt, _null_keys(chunk)), {"rows": chunk})
+                    tx.run(stmt_create(nt, _null_keys(tx, chunk)), {"rows": chunk})
                     done += len(chunk)
                     if progress:
                         progress(nt.label, done, len(new) + len(changed))
             for chunk in _chunks(changed):
-                tx.run(stmt_update(nt, _null_keys(chunk)), {"rows": chunk})
+                tx.run(stmt_update(nt, _null_keys(tx, chunk)), {"rows": chunk})
                 done += len(chunk)
                 if progress:
                     progress(nt.label, done, len(new) + len(changed))

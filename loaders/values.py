@@ -34,18 +34,12 @@ class ValueProblem(Exception):
 _BLANKS = " \t\r\n\u3000\u00a0\ufeff\u200b"
 
 
+_FOLD = {o: o - 0xFEE0 for o in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
 def fold_width(text: str) -> str:
     """Full-width ASCII forms (ＡＢＣ１２３，；（）) and the ideographic space to ASCII."""
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if 0xFF01 <= o <= 0xFF5E:
-            out.append(chr(o - 0xFEE0))
-        elif o == 0x3000:
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return text.translate(_FOLD)
 
 
 def strip(text: str) -> str:

@@ -288,6 +288,11 @@ def fold_text(s: str | None) -> str | None:
 
 
 def _lit(ch: str) -> str:
+    """A Cypher string literal; white space and control characters as \\uXXXX (both backends read it)."""
+    if not ch:
+        return "''"
+    if ch.isspace() or not ch.isprintable():
+        return "'" + "".join(f"\\u{ord(c):04x}" for c in ch) + "'"
     return "'" + ch.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 

@@ -65,6 +65,20 @@ def example_runs(seed: int = EXAMPLE_SEED, enterprises: int = EXAMPLE_ENTERPRISE
     return {r.spec.id: r for r in runs}, where
 
 
+def example_row(rows: list[dict]) -> dict:
+    """The most telling row: the most cells filled (lists count by length); the first on a tie."""
+    def filled(r: dict) -> int:
+        n = 0
+        for v in r.values():
+            if isinstance(v, list):
+                n += len(v)
+            elif v not in (None, "", False, 0):
+                n += 1
+        return n
+
+    return max(rows, key=filled)  # max keeps the first of equals
+
+
 def _section(spec: QuerySpec, run: QueryRun | None) -> list[str]:
     out = [f"## `{spec.id}` — {spec.title_zh}", "", f"*{spec.title_en}*", ""]
     out.append(f"- 严重程度 / severity: **{spec.severity}** ({SEVERITY_EN[spec.severity]})")
@@ -85,8 +99,8 @@ def _section(spec: QuerySpec, run: QueryRun | None) -> list[str]:
     out += ["", "排序 / order: " + ", ".join(f"`{s}`" for s in spec.sort), ""]
     if run is not None:
         if run.rows:
-            row = run.rows[0]
-            out += [f"**示例 / example** （共 {len(run.rows)} 行中的第一行 / first of {len(run.rows)} rows）", "",
+            row = example_row(run.rows)
+            out += [f"**示例 / example** （共 {len(run.rows)} 行中的一行 / one of {len(run.rows)} rows）", "",
                     "| 列 | 值 |", "|---|---|"]
             for c in run.columns:
                 out.append(f"| {_md(c.label_zh)} (`{c.name}`) | {_md(_cell(row.get(c.name)))} |")

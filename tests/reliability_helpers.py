@@ -20,10 +20,12 @@ from graphmodel.schema import META_LABEL, NODE_TYPES, NODES, REL_TYPES, all_prop
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def dump(backend) -> dict:
+def dump(backend, *, load_stamps: bool = True) -> dict:
+    """The whole graph; without `load_stamps`, load_id/loaded_at are left out (to compare
+    the result of different loads of the same data)."""
     out: dict = {}
     for nt in NODE_TYPES:
-        keys = [k for k, _, _ in all_props(nt)]
+        keys = [k for k, _, _ in all_props(nt) if load_stamps or k not in ("load_id", "loaded_at")]
         ret = ", ".join(f"n.`{k}` AS `{k}`" for k in keys)
         rows = backend.read(f"MATCH (n:{nt.label}) RETURN {ret}", timeout=None).rows
         out[nt.label] = sorted((json.dumps(r, ensure_ascii=False, sort_keys=True, default=_plain) for r in rows))
@@ -58,10 +60,15 @@ def sitegraph_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "cli.main", *args]
 
 
-def popen_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
-    """Start `sitegraph ARGS` in the background (its own process group, pipes for output)."""
-    return subprocess.Popen(sitegraph_cmd(*args), cwd=ROOT, env=env or cli_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, encoding="utf-8", start_new_session=True)
+def popen_cli(*args: str, env: dict | None = None, stdout=None) -> subprocess.Popen:
+    """Start `sitegraph ARGS` in the background, in its own process group.
+
+    Output goes to pipes (read them with communicate(), or a full pipe blocks the child),
+    or to the open file `stdout` (both streams)."""
+    out = stdout if stdout is not None else subprocess.PIPE
+    err = subprocess.STDOUT if stdout is not None else subprocess.PIPE
+    return subprocess.Popen(sitegraph_cmd(*args), cwd=ROOT, env=env or cli_env(), stdout=out, stderr=err,
+                            text=True, encoding="utf-8", start_new_session=True)
 
 
 def kill_hard(proc: subprocess.Popen) -> None:

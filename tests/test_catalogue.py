@@ -266,3 +266,21 @@ def test_rows_ordered_on_the_client_none_last():
         {"hazard_id": "H0", "overdue": True, "deadline": dt.date(2024, 12, 1)},
     ]
     assert [r["hazard_id"] for r in runner.order_rows(spec, rows)] == ["H0", "H1", "H2", "H4", "H3"]
+
+
+def test_docs_generated_from_the_metadata():
+    from queries.docs import DEFAULT_OUT, render
+
+    text = render()
+    for s in runner.load_catalogue():
+        assert f"## `{s.id}` — {s.title_zh}" in text
+        assert s.description_zh in text and all(b in text for b in s.legal_basis)
+        assert all(f"`{c.name}`" in text for c in s.columns)
+    assert DEFAULT_OUT.exists(), "run `python -m queries.docs`"
+    committed = DEFAULT_OUT.read_text(encoding="utf-8")
+    for s in runner.load_catalogue():
+        assert f"## `{s.id}` — {s.title_zh}" in committed, f"docs/queries.md is stale: {s.id}"
+    # examples come from a run without personal data
+    assert "**示例" in committed
+    for name in ("principal", "phone", "responsible_person", "inspectors"):
+        assert f"(`{name}`) |" not in committed

@@ -94,6 +94,8 @@ def _fsync(path: Path, directory: bool = False) -> None:
 
 
 class _LadybugTx:
+    types_params_from_values = True  # see graphmodel.writer._null_keys
+
     def __init__(self, conn):
         self.conn = conn
         self._tmp: str | None = None

@@ -1,9 +1,10 @@
 """The Neo4j backend (5.26 LTS): the production store."""
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any, Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..ddl import neo4j_ddl
 from ..errors import BackendUnavailable, QueryError, ReadOnlyViolation
@@ -13,17 +14,45 @@ from .base import Backend, Result, T, normalise_value
 
 READ_QUERY_TYPES = {"r"}
 
+# Retries (docs/reliability.md). A transient error — a deadlock with another transaction,
+# a lock timeout, a dropped connection, a leader switch — makes the driver's managed
+# transaction run the whole load again, with exponential back-off (about 1 s, 2 s, 4 s, 8 s,
+# ±20 %), until WRITE_RETRY_TIME_S have passed since the first failure; then the load fails
+# with one message, and nothing of it is committed. Each retry is announced on the
+# "sitegraph" logger (stderr by default) and counted in `Neo4jBackend.retries`.
+WRITE_RETRY_TIME_S = float(os.environ.get("SITEGRAPH_NEO4J_RETRY_S", "15"))
+log = logging.getLogger("sitegraph.neo4j")
+# The driver's own warnings ("Transaction failed and will be retried in …", connection
+# dumps) would reach stderr through logging's last resort; sitegraph reports instead.
+logging.getLogger("neo4j").addHandler(logging.NullHandler())
+
 
 def redact_uri(uri: str) -> str:
-    """The URI without any user:password part."""
+    """The URI without any user:password part (safe to print)."""
     try:
         parts = urlsplit(uri)
-    except ValueError:
+        host = parts.hostname or ""
+        if ":" in host:  # IPv6
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:  # unparsable, or a port that is not a number
         return "<invalid uri>"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def split_credentials(uri: str) -> tuple[str, str | None, str | None]:
+    """`bolt://user:pw@host:7687` -> (`bolt://host:7687`, user, pw): the driver refuses a user
+    in the URI, and the --neo4j help allows one. Credentials never travel further in the URI."""
+    try:
+        parts = urlsplit(uri)
+        if parts.username is None and parts.password is None:
+            return uri, None, None
+        netloc = parts.netloc.rsplit("@", 1)[1]
+    except ValueError:
+        return uri, None, None
+    return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
+            unquote(parts.username or "") or None, None if parts.password is None else unquote(parts.password))
 
 
 class _Neo4jTx:
@@ -42,13 +71,15 @@ class Neo4jBackend(Backend):
 
         safe = redact_uri(uri)
         super().__init__(kind="neo4j", location=safe, writable=write)
-        user = os.environ.get("NEO4J_USERNAME", "neo4j")
-        password = os.environ.get("NEO4J_PASSWORD")
+        self.retries = 0  # transient errors retried by write() so far
+        uri, uri_user, uri_password = split_credentials(uri)
+        user = uri_user or os.environ.get("NEO4J_USERNAME", "neo4j")
+        password = uri_password if uri_password is not None else os.environ.get("NEO4J_PASSWORD")
         self.database = os.environ.get("NEO4J_DATABASE") or None
         auth = (user, password) if password is not None else None
         try:
             self._driver = neo4j.GraphDatabase.driver(
-                uri, auth=auth, connection_timeout=connect_timeout, max_transaction_retry_time=15.0,
+                uri, auth=auth, connection_timeout=connect_timeout, max_transaction_retry_time=WRITE_RETRY_TIME_S,
                 connection_acquisition_timeout=connect_timeout * 2,
                 notifications_min_severity="OFF",  # no "property does not exist" chatter
             )
@@ -58,7 +89,11 @@ class Neo4jBackend(Backend):
             raise BackendUnavailable(
                 f"Neo4j 认证失败：{safe}（检查 NEO4J_USERNAME / NEO4J_PASSWORD）/ authentication failed at {safe}"
             ) from e
-        except (ServiceUnavailable, OSError, ValueError, neo4j.exceptions.DriverError) as e:
+        except (ValueError, neo4j.exceptions.ConfigurationError) as e:
+            self._close_quietly()
+            raise BackendUnavailable(
+                f"Neo4j 地址无效：{safe}（应如 bolt://127.0.0.1:7687）/ invalid Neo4j URI {safe}") from None
+        except (ServiceUnavailable, OSError, neo4j.exceptions.DriverError) as e:
             self._close_quietly()
             raise BackendUnavailable(f"无法连接 Neo4j：{safe} / cannot reach Neo4j at {safe}") from e
 
@@ -80,7 +115,7 @@ class Neo4jBackend(Backend):
     # -- reads ------------------------------------------------------------------------
     def _read_raw(self, cypher, params, timeout, limit) -> Result:
         import neo4j
-        from neo4j.exceptions import ClientError, Neo4jError
+        from neo4j.exceptions import ClientError, DriverError, Neo4jError
 
         guard.check_text(cypher)  # non-read clauses and second statements, before the server sees them
         with self._session(write=False) as s:
@@ -118,14 +153,45 @@ class Neo4jBackend(Backend):
                 raise QueryError(f"查询出错 / query failed: {e.message}") from e
             except Neo4jError as e:
                 raise QueryError(f"查询出错 / query failed: {e.message}") from e
+            except DriverError as e:  # the server went away during the query
+                raise self._lost(e) from e
+
+    def _lost(self, e: Exception) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"与 Neo4j 的连接中断：{self.location}（{type(e).__name__}）；本次操作未完成，未确认的写入不会生效，"
+            f"请检查服务器后重试（导入可重复执行）/ lost the connection to Neo4j at {self.location}: the operation did "
+            "not complete and nothing unconfirmed was committed; check the server and try again (loads can be repeated)"
+        )
 
     # -- writes -----------------------------------------------------------------------
     def write(self, fn: Callable[[_Neo4jTx], T]) -> T:
         """Run fn in one managed write transaction; transient errors retry the whole of it."""
+        from neo4j.exceptions import DriverError, TransientError
+
         if not self.writable:
             raise ReadOnlyViolation("数据库以只读方式打开 / the database was opened read-only")
-        with self._session(write=True) as s:
-            return s.execute_write(lambda tx: fn(_Neo4jTx(tx)))
+        attempts = 0
+
+        def work(tx):
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                self.retries += 1
+                log.warning(f"Neo4j 暂时性错误，整批重新写入（第 {attempts} 次尝试，最长重试 {WRITE_RETRY_TIME_S:g} 秒）/ "
+                            f"transient Neo4j error: writing again (attempt {attempts}, retried for up to "
+                            f"{WRITE_RETRY_TIME_S:g} s)")
+            return fn(_Neo4jTx(tx))
+
+        try:
+            with self._session(write=True) as s:
+                return s.execute_write(work)
+        except TransientError as e:  # still failing after WRITE_RETRY_TIME_S of retries
+            raise BackendUnavailable(
+                f"Neo4j 暂时性错误在重试 {WRITE_RETRY_TIME_S:g} 秒后仍未消除（{e.code}），未写入任何数据 / "
+                f"transient error persisted after {WRITE_RETRY_TIME_S:g} s of retries ({e.code}): nothing was written"
+            ) from e
+        except DriverError as e:
+            raise self._lost(e) from e
 
     def install_schema(self) -> None:
         with self._session(write=True) as s:
