@@ -39,8 +39,12 @@ def machine() -> dict:
 
 
 @contextmanager
-def local_neo4j(heap: str = "4g"):
-    """A private Neo4j 5.26 for the run (NEO4J_URI from the environment wins)."""
+def local_neo4j(heap: str | None = None):
+    """A private Neo4j 5.26 for the run (NEO4J_URI from the environment wins).
+
+    A whole survey is one transaction, so the heap must hold its transaction state:
+    about 8 GiB for 100,000 enterprises (SITEGRAPH_BENCH_HEAP to change it)."""
+    heap = heap or os.environ.get("SITEGRAPH_BENCH_HEAP", "8g")
     if os.environ.get("NEO4J_URI"):
         yield os.environ["NEO4J_URI"]
         return

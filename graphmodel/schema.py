@@ -50,8 +50,22 @@ STORAGE = {
 }
 
 
+class _Stored:
+    """Storage types of a property, from its kind."""
+
+    kind: Kind
+
+    @property
+    def ddl_type(self) -> str:
+        return STORAGE[self.kind][0]
+
+    @property
+    def neo4j_type(self) -> str:
+        return STORAGE[self.kind][1]
+
+
 @dataclass(frozen=True)
-class Column:
+class Column(_Stored):
     """One column of a ledger sheet, and the node property it is stored in."""
 
     key: str  # English key: property name, CSV/English header alias
@@ -67,31 +81,15 @@ class Column:
     note_zh: str = ""
     note_en: str = ""
 
-    @property
-    def ddl_type(self) -> str:
-        return STORAGE[self.kind][0]
-
-    @property
-    def neo4j_type(self) -> str:
-        return STORAGE[self.kind][1]
-
 
 @dataclass(frozen=True)
-class Derived:
+class Derived(_Stored):
     """A stored property computed by the loader, not a ledger column."""
 
     key: str
     kind: Kind
     label_zh: str
     note_en: str = ""
-
-    @property
-    def ddl_type(self) -> str:
-        return STORAGE[self.kind][0]
-
-    @property
-    def neo4j_type(self) -> str:
-        return STORAGE[self.kind][1]
 
 
 @dataclass(frozen=True)

@@ -236,6 +236,12 @@ def _open_neo4j(st):
     return open_backend(neo4j=st.uri)
 
 
+def _running_queries(d) -> list[str]:
+    recs = d.execute_query("SHOW TRANSACTIONS YIELD currentQuery WHERE NOT currentQuery STARTS WITH 'SHOW' "
+                           "RETURN currentQuery AS q").records
+    return [r["q"] or "" for r in recs]
+
+
 @pytest.mark.neo4j
 def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
     import neo4j
@@ -272,7 +278,7 @@ def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
                 time.sleep(0.02)
 
     t = threading.Thread(target=killer, daemon=True)
-    proc = popen_cli("load", str(s2), "--neo4j", st.uri, env=env)
+    proc = popen_cli("load", str(s2), "--neo4j", st.uri, env={**env, "SITEGRAPH_NEO4J_RETRY_S": "3"})
     t.start()
     try:
         stdout, stderr = proc.communicate(timeout=600)
@@ -285,7 +291,8 @@ def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
     # the load fails with one clear message naming the server, without the password
     assert proc.returncode == 1
     assert "Neo4j" in stderr and "127.0.0.1" in stderr, stderr
-    assert "Traceback" not in stderr and st.password not in stderr + stdout
+    assert "连接中断" in stderr and "导入可重复执行" in stderr
+    assert "Traceback" not in stderr and "内部错误" not in stderr and st.password not in stderr + stdout
 
     # restart on the same home: the graph is exactly as before the load
     st2 = neo4j_local.start(home, password=st.password, heap="512m", pagecache="128m")
@@ -298,10 +305,30 @@ def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
     finally:
         b.close()
     # and the next load succeeds
-    p = run_cli("load", str(s2), "--neo4j", st2.uri, "--format", "json", env=_neo4j_env(st2))
+    env2 = _neo4j_env(st2)
+    p = run_cli("load", str(s2), "--neo4j", st2.uri, "--format", "json", env=env2)
     assert p.returncode == 0, p.stderr
     b = _open_neo4j(st2)
     try:
         assert dump(b, load_stamps=False) == surveys["reference"]
     finally:
         b.close()
+
+    # a login refused after repeated failures (Neo4j locks the user for a while) is a clear message
+    for i in range(5):
+        p = run_cli("info", "--neo4j", st2.uri, env={**env2, "NEO4J_PASSWORD": f"wrong-{i}"})
+        assert p.returncode == 1 and "内部错误" not in p.stderr and f"wrong-{i}" not in p.stderr
+    assert "拒绝登录" in p.stderr  # Security.AuthenticationRateLimit, mapped in neo4j.py
+
+    # the server killed in the middle of a query, with --debug: a traceback, never the password
+    time.sleep(6)  # the login lock of the loop above
+    slow = "UNWIND range(1, 20000) AS x UNWIND range(1, 20000) AS y RETURN count(DISTINCT x * 100000 + y) AS c"
+    q = popen_cli("--debug", "cypher", slow, "--neo4j", st2.uri, "--timeout", "600",
+                  env={**env2, "SITEGRAPH_NEO4J_RETRY_S": "2"})
+    with neo4j.GraphDatabase.driver(st2.uri, auth=(st2.user, st2.password)) as d:
+        wait_for(lambda: q.poll() is not None or any("100000" in x for x in _running_queries(d)), 120)
+    neo4j_local.kill(home)
+    stdout, stderr = q.communicate(timeout=300)
+    assert q.returncode == 1
+    assert st2.password not in stdout + stderr
+    assert "连接中断" in stderr.strip().splitlines()[-1], stderr[-2000:]

@@ -409,3 +409,92 @@ def test_errors_are_sitegraph_errors(loaded):
                 assert str(e)
     finally:
         b.close()
+
+
+# --- prepared queries and briefings ----------------------------------------------------------
+
+def test_prepared_queries_change_nothing(loaded):
+    """Every query of the pack, read-only, through the guard: none is refused, the graph is unchanged."""
+    from queries.runner import load_catalogue, run_query
+
+    b = loaded.open()
+    try:
+        rows = 0
+        for spec in load_catalogue():
+            params = {"as_of": "2025-01-15"} if any(p.name == "as_of" for p in spec.params) else {}
+            try:
+                rows += len(run_query(b, spec, params, include_personal=True).rows)
+            except ReadOnlyViolation:
+                raise
+            except QueryError as e:  # a failing query is another test's business (see below)
+                assert spec.id == "rectification-rate" and "Divide by zero" in str(e), (spec.id, str(e))
+        assert rows > 0
+        assert dump(b) == loaded.baseline
+    finally:
+        b.close()
+
+
+def test_rectification_rate_with_a_county_without_hazards(loaded):
+    """Found here: a county with enterprises and no hazards must give rate 0, not an error."""
+    from queries.runner import run_query
+
+    b = loaded.open()
+    try:
+        run = run_query(b, "rectification-rate")
+    finally:
+        b.close()
+    by_county = {r["county"]: r for r in run.rows}
+    hazard_counties = {e["county"] for e in survey_records()["Enterprise"]
+                       if any(h["uscc"] == e["uscc"] for h in survey_records()["Hazard"])}
+    empty = set(by_county) - hazard_counties
+    assert empty, "the fixture has a county without hazards"
+    assert all(by_county[c]["hazards"] == 0 and by_county[c]["rate"] == 0 for c in empty)
+
+
+@pytest.mark.parametrize("param", [
+    "as_of=2025-01-01'}) MATCH (n) DETACH DELETE n //",
+    "as_of=2025-01-01\nCREATE (:Enterprise {uscc: 'X'})",
+    "cap=0.1 OR true",
+    "cap=0.1}) DETACH DELETE n //",
+])
+def test_query_parameters_cannot_inject(loaded, param):
+    qid = "dispatch-over-cap" if param.startswith("cap") else "hazards-overdue"
+    p = run_cli("query", "run", qid, "--param", param, *loaded.args, "--format", "json", env=loaded.env)
+    assert p.returncode in (1, 2), p.stdout  # a bad value: refused before any query runs
+    assert "Traceback" not in p.stderr
+    b = loaded.open()
+    try:
+        assert dump(b) == loaded.baseline
+    finally:
+        b.close()
+
+
+@pytest.mark.parametrize("target", [
+    "x'}) MATCH (n) DETACH DELETE n //",
+    "' OR 1=1 CREATE (:Enterprise {uscc: 'X'}) //",
+    "E1') SET n.name = 'x",
+])
+def test_briefing_target_text_cannot_inject(loaded, target):
+    p = run_cli("brief", target, "--out", "-", "--format", "md", "--no-findings", *loaded.args, env=loaded.env)
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr and "内部错误" not in p.stderr
+    b = loaded.open()
+    try:
+        assert dump(b) == loaded.baseline
+    finally:
+        b.close()
+
+
+def test_briefing_changes_nothing(loaded):
+    from ledgers import E1
+
+    p = run_cli("brief", E1, "--out", str(loaded.tmp / "b.html"), *loaded.args, env=loaded.env, timeout=900)
+    assert p.returncode == 0, p.stderr
+    info = json.loads(run_cli("info", *loaded.args, "--format", "json", env=loaded.env).stdout)
+    assert info["nodes"] == loaded.baseline_info["nodes"]
+    assert info["relationships"] == loaded.baseline_info["relationships"]
+    b = loaded.open()
+    try:
+        assert dump(b) == loaded.baseline
+    finally:
+        b.close()

@@ -128,4 +128,12 @@ def normalise_value(v):
         v = to_native()
     if isinstance(v, dt.datetime):
         return v
+    # neo4j graph types (a node, relationship or path returned by an ad-hoc query): the
+    # same plain shape as LadybugDB gives — a node/relationship is the dict of its
+    # properties, a path {"_NODES": [...], "_RELS": [...]}
+    if hasattr(v, "element_id") and hasattr(v, "items"):
+        return {k: normalise_value(x) for k, x in v.items()}
+    if hasattr(v, "nodes") and hasattr(v, "relationships"):
+        return {"_NODES": [normalise_value(n) for n in v.nodes],
+                "_RELS": [normalise_value(r) for r in v.relationships]}
     return v

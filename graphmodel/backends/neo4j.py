@@ -89,6 +89,14 @@ class Neo4jBackend(Backend):
             raise BackendUnavailable(
                 f"Neo4j 认证失败：{safe}（检查 NEO4J_USERNAME / NEO4J_PASSWORD）/ authentication failed at {safe}"
             ) from e
+        except neo4j.exceptions.ClientError as e:  # e.g. Security.AuthenticationRateLimit
+            self._close_quietly()
+            if "Security" not in (e.code or ""):
+                raise
+            raise BackendUnavailable(
+                f"Neo4j 拒绝登录：{safe}（{e.code.rsplit('.', 1)[-1]}；认证失败次数过多时请稍后再试）/ "
+                f"Neo4j refused the login at {safe} ({e.code})"
+            ) from e
         except (ValueError, neo4j.exceptions.ConfigurationError) as e:
             self._close_quietly()
             raise BackendUnavailable(
