@@ -14,6 +14,10 @@ masked instead, by this rule (docs/reliability.md):
    a path) have their personal keys masked, whatever the column.
 3. A query that reads properties by a computed key (`n[k]`, `n[$p]`) cannot be checked:
    every column is masked.
+4. A column is masked when its expression hands a whole node, relationship or path to
+   anything but a safe function (count, collect, labels, id, properties, nodes, size …):
+   Ladybug's `to_string(n)`, `cast(n AS STRING)`, `struct_extract(n, 'phone')` would
+   otherwise print personal properties as plain text.
 
 Masking never changes which rows come back, only the cells shown.
 """
@@ -78,7 +82,8 @@ def _dynamic_subscript(text: str) -> bool:
             return True
     return False
 _ALIAS = re.compile(r"\bAS\s+([A-Za-z_][\w]*)", re.I)
-_CLAUSE = re.compile(r"\b(?:WITH|RETURN|UNWIND|DISTINCT|WHERE|ORDER\s+BY|SKIP|LIMIT|MATCH|OPTIONAL|UNION)\b", re.I)
+_CLAUSE = re.compile(r"\b(?:WITH|RETURN|UNWIND|WHERE|ORDER\s+BY|SKIP|LIMIT|MATCH|OPTIONAL|UNION)\b", re.I)
+_DISTINCT = re.compile(r"^\s*DISTINCT\b", re.I)
 
 
 def _split_top(text: str) -> list[str]:
@@ -107,35 +112,85 @@ def _alias_exprs(text: str) -> dict[str, list[str]]:
         for c in _CLAUSE.finditer(text, 0, m.start()):
             start = c.end()
         segment = text[start : m.start()]
-        expr = _split_top(segment)[-1]
+        expr = _DISTINCT.sub("", _split_top(segment)[-1])
         out.setdefault(m.group(1), []).append(expr)
     return out
 
 
+# Functions that may take a whole node/relationship/path without revealing a property as
+# text (their results are counted, or masked value by value: rule 2).
+_SAFE_FUNCTIONS = frozenset({
+    "count", "collect", "labels", "label", "id", "type", "length", "nodes", "relationships", "rels",
+    "properties", "keys", "exists", "size", "startnode", "endnode", "start_node", "end_node", "elementid",
+    "is_trail", "is_acyclic",
+})
+_GRAPH_VAR_RES = (
+    re.compile(r"\(\s*([A-Za-z_]\w*)\s*(?=[:{]|\)\s*(?:-|<))"),  # (e:Label, (e {…}, (e)-, (e)<-
+    re.compile(r"(?:-|>)\s*\(\s*([A-Za-z_]\w*)\s*(?=[:{)])"),  # -(e), ->(e:Label)
+    re.compile(r"\b(?:MATCH|MERGE|CREATE)\s*\(\s*([A-Za-z_]\w*)\s*\)", re.I),  # MATCH (n)
+    re.compile(r",\s*\(\s*([A-Za-z_]\w*)\s*\)\s*(?=,|\bWHERE\b|\bRETURN\b|\bWITH\b|$)", re.I),
+    re.compile(r"-\s*\[\s*([A-Za-z_]\w*)\s*(?=[:*\]{])"),  # -[r:TYPE]-
+    re.compile(r"\b([A-Za-z_]\w*)\s*=\s*(?:shortestPath\s*\(|allShortestPaths\s*\()?\s*\("),  # p = (…)
+)
+
+
+def _graph_vars(text: str, aliases: dict[str, list[str]]) -> set[str]:
+    """Variables bound to nodes, relationships or paths (and aliases of them)."""
+    out = {m.group(1) for rx in _GRAPH_VAR_RES for m in rx.finditer(text)}
+    changed = True
+    while changed:
+        changed = False
+        for name, exprs in aliases.items():
+            if name not in out and any(e.strip() in out for e in exprs):
+                out.add(name)
+                changed = True
+    return out
+
+
+def _stringifies(expr: str, graph_vars: set[str]) -> bool:
+    """A whole graph variable used in an expression other than itself or a safe function:
+    `to_string(e)`, `cast(e AS STRING)`, `struct_extract(e, k)` … could print any property."""
+    e = expr.strip()
+    if e in graph_vars:
+        return False
+    for v in graph_vars:
+        for m in re.finditer(rf"(?<![\w.$:]){re.escape(v)}\b(?!\s*[.\[])", e):
+            call = re.search(rf"(\w+)\s*\(\s*(?:DISTINCT\s+)?{re.escape(v)}\s*\)$", e[: m.end()] + ")"
+                             if e[m.end():].lstrip().startswith(")") else "", re.I)
+            if call is None or call.group(1).lower() not in _SAFE_FUNCTIONS:
+                return True
+    return False
+
+
 def personal_columns(cypher: str, columns: Sequence[str], params: dict | None = None) -> set[str]:
-    """The result columns that rule 1 or 3 masks."""
+    """The result columns that rules 1, 3 and 4 mask."""
     keys = personal_keys()
     text = _normalise_text(cypher)
-    # a parameter whose value names a personal key makes `n[$p]` personal; rule 3 covers it
-    if _dynamic_subscript(text):
+    if _dynamic_subscript(text):  # rule 3
         return set(columns)
     ref = _personal_ref(keys)
+    literal = re.compile(r"['\"](?:" + "|".join(sorted(map(re.escape, keys))) + r")['\"]")
+    personal_params = [k for k, v in (params or {}).items() if isinstance(v, str) and v.strip() in keys]
     aliases = _alias_exprs(text)
+    graph_vars = _graph_vars(text, aliases)
+
+    def reads_personal(expr: str, tainted: set[str]) -> bool:
+        return bool(
+            ref.search(expr) or literal.search(expr)  # x.phone, x['phone'], struct_extract(x, 'phone')
+            or any(re.search(rf"\${re.escape(p)}\b", expr) for p in personal_params)  # x[$k] with k=phone
+            or _stringifies(expr, graph_vars)  # to_string(x), cast(x AS STRING)
+            or any(re.search(rf"(?<![\w.$]){re.escape(t)}\b", expr) for t in tainted)
+        )
+
     tainted: set[str] = set()
     changed = True
     while changed:  # fixpoint over alias chains
         changed = False
         for name, exprs in aliases.items():
-            if name in tainted:
-                continue
-            if any(ref.search(e) or any(re.search(rf"\b{re.escape(t)}\b", e) for t in tainted) for e in exprs):
+            if name not in tainted and any(reads_personal(e, tainted) for e in exprs):
                 tainted.add(name)
                 changed = True
-    out = set()
-    for c in columns:
-        if c in tainted or c in keys or ref.search(c):
-            out.add(c)
-    return out
+    return {c for c in columns if c in tainted or c in keys or reads_personal(c, tainted)}
 
 
 def _mask_value(v: Any, keys: frozenset[str]) -> Any:

@@ -422,6 +422,10 @@ def _syntax_problem(f: Path, nt: NodeType, bad: tuple, header, columns: dict[str
     return Problem(code, f.name, f.stem, rowno, value=snippet, label=nt.label, params={"detail": detail}, **where)
 
 
+# A cell may hold a long text (a hazard description pasted from a report): no 128 KiB cap.
+csv.field_size_limit(2**31 - 1)
+
+
 def _csv_records(text: str, strict: bool = True) -> tuple[list[list[str]], tuple | None]:
     """All records (a blank line is an empty record, so indexes are Excel's rows - 1).
 

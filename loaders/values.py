@@ -169,6 +169,8 @@ _DATE_RES = (
 
 
 def _serial_date(n: float) -> dt.date:
+    if n != n or not 0 < n < 2958466:  # NaN, or outside Excel's serials (1900 … 9999-12-31)
+        raise ValueProblem("BAD_DATE")
     d = EXCEL_EPOCH + dt.timedelta(days=int(n))
     if not MIN_DATE <= d <= MAX_DATE:
         raise ValueProblem("BAD_DATE")
@@ -204,6 +206,7 @@ def parse_date(raw: Any) -> dt.date:
     raise ValueProblem("BAD_DATE")
 
 
+INT64_MAX = 2**63 - 1
 _NUMBER_RE = re.compile(r"([+-]?)((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -224,7 +227,7 @@ def _number(raw: Any, integer: bool) -> int | float:
     if v < 0:
         raise ValueProblem("NEGATIVE")
     if integer:
-        if not float(v).is_integer():
+        if not float(v).is_integer() or v > INT64_MAX:  # both stores keep 64-bit integers
             raise ValueProblem("BAD_INT")
         return int(v)
     return float(v)

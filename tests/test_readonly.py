@@ -103,6 +103,8 @@ EMBEDDED = [
     "USE o",
     "DETACH o",
     "CREATE MACRO pwn(x) AS x + 1",
+    "CALL project_graph('g', ['Enterprise'], [])",
+    "CALL clear_warnings()",
     "CALL timeout = 1",
     "CALL threads=1",
     "ALTER TABLE Enterprise ADD pwned INT64",
@@ -154,8 +156,7 @@ def listener():
     srv.shutdown()
 
 
-def _attacks(kind: str) -> list[str]:
-    return COMMON + (EMBEDDED if kind == "embedded" else NEO4J)
+ATTACKS = [("both", t) for t in COMMON] + [("embedded", t) for t in EMBEDDED] + [("neo4j", t) for t in NEO4J]
 
 
 def _fill(text: str, t: Target, port: int) -> str:
@@ -184,14 +185,13 @@ def _assert_untouched(t: Target, b, message: str) -> None:
         assert not Path(str(t.path) + ".shadow").exists()
 
 
-@pytest.mark.parametrize("i", range(len(COMMON) + max(len(EMBEDDED), len(NEO4J))))
-def test_write_through_read_is_refused(loaded, listener, i):
+@pytest.mark.parametrize("scope,attack", ATTACKS, ids=[f"{s}:{t[:48]}" for s, t in ATTACKS])
+def test_write_through_read_is_refused(loaded, listener, scope, attack):
     """Library path (prepared queries and briefings use it): each attack raises, nothing changes."""
-    attacks = _attacks(loaded.kind)
-    if i >= len(attacks):
-        pytest.skip("fewer attacks on this backend")
+    if scope not in ("both", loaded.kind):
+        pytest.skip(f"{scope} dialect")
     port, hits = listener
-    text = _fill(attacks[i], loaded, port)
+    text = _fill(attack, loaded, port)
     before_cat = _neo4j_catalogue(loaded) if loaded.kind == "neo4j" else None
     b = loaded.open()
     try:

@@ -21,8 +21,9 @@ So two checks run before a statement executes, both refusing with ReadOnlyViolat
    It runs before the engine sees the text: EXPLAIN is not free of effects — binding
    `LOAD FROM` opens the file, binding `EXPORT DATABASE` creates the folder.
 2. `check_ladybug_plan` / `check_neo4j_plan`: the engine's own EXPLAIN plan, walked for
-   operators that are not plain reads (file scans, COPY TO, transactions, settings,
-   extensions; LoadCSV, administration commands, procedures outside a short list).
+   operators that are not plain reads (COPY TO, transactions, settings, extensions,
+   table functions outside a short list; LoadCSV, administration commands, procedures
+   outside a short list).
 """
 from __future__ import annotations
 
@@ -101,8 +102,15 @@ LADYBUG_FORBIDDEN_OPS = frozenset({
     "IMPORT_DATABASE", "ATTACH_DATABASE", "DETACH_DATABASE", "STANDALONE_CALL", "CREATE_MACRO",
     "INSERT", "MERGE", "SET_PROPERTY", "DELETE", "CREATE_TABLE", "DROP", "ALTER",
 })
-# Table functions that read something other than the graph (files, Python objects).
-_LADYBUG_READER_FN = re.compile(r"^(READ_(?!FTABLE$)\w*|PY\w*|\w*(PANDAS|ARROW|POLARS|NPY|PARQUET|CSV|JSON)\w*)$")
+# Table functions a read may use: the internal one of UNWIND/RETURN, and introspection.
+# Everything else is refused: file and Python-object readers (READ_CSV_*, READ_PARQUET,
+# READ_NPY, READ_PANDAS …), and functions that change session state (CLEAR_WARNINGS,
+# PROJECT_GRAPH, DROP_PROJECTED_GRAPH, _CACHE_ARRAY_COLUMN_LOCALLY …).
+LADYBUG_ALLOWED_FUNCTIONS = frozenset({
+    "READ_FTABLE", "TABLE_INFO", "CURRENT_SETTING", "DB_VERSION", "CATALOG_VERSION", "STORAGE_VERSION",
+    "STATS_INFO", "STORAGE_INFO", "BM_INFO", "FSM_INFO", "DISK_INFO", "DISK_SIZE_INFO", "FILE_INFO",
+    "PROJECTED_GRAPH_INFO",
+})
 _LB_OP = re.compile(r"│\s*([A-Z][A-Z_]+)\[\d+\]\s*│")
 _LB_FN = re.compile(r"Function:\s*([A-Za-z_0-9]+)")
 
@@ -112,8 +120,9 @@ def check_ladybug_plan(plan_text: str) -> None:
         if op in LADYBUG_FORBIDDEN_OPS:
             raise _refuse(f" {op}", op)
     for fn in _LB_FN.findall(plan_text):
-        if _LADYBUG_READER_FN.match(fn.upper()):
-            raise _refuse(f"读取文件或外部数据（{fn}）", f"reading files or outside data ({fn})")
+        fn = fn.upper()
+        if fn not in LADYBUG_ALLOWED_FUNCTIONS and not fn.startswith("SHOW_"):
+            raise _refuse(f"调用表函数 {fn}（读取文件或改变会话状态）", f"the table function {fn}")
 
 
 # --- Neo4j -------------------------------------------------------------------------------
