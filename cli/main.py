@@ -45,7 +45,13 @@ for _name in _MODULES:
 def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("SITEGRAPH_DEBUG") == "1"
     try:
-        app(standalone_mode=False)
+        # Not standalone, typer *returns* the code of an Exit instead of exiting — and it
+        # turns Ctrl-C into Exit(130): without this, an interrupted load exited 0, silently.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and not isinstance(code, bool) and code != 0:
+            if code == 130:
+                print("已中断 / interrupted", file=sys.stderr)
+            sys.exit(code)
     except SitegraphError as e:
         if debug:
             raise

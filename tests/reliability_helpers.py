@@ -68,7 +68,13 @@ def popen_cli(*args: str, env: dict | None = None, stdout=None) -> subprocess.Po
     out = stdout if stdout is not None else subprocess.PIPE
     err = subprocess.STDOUT if stdout is not None else subprocess.PIPE
     return subprocess.Popen(sitegraph_cmd(*args), cwd=ROOT, env=env or cli_env(), stdout=out, stderr=err,
-                            text=True, encoding="utf-8", start_new_session=True)
+                            text=True, encoding="utf-8", start_new_session=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    # A test runner started in the background inherits SIGINT ignored (POSIX), and Python
+    # then installs no KeyboardInterrupt handler: give the child a terminal's default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def kill_hard(proc: subprocess.Popen) -> None:

@@ -13,7 +13,7 @@ from graphmodel.errors import SitegraphError
 from graphmodel.schema import personal_keys
 from queries import runner
 from queries.catalogue import (
-    CATALOGUE_IDS, CATEGORIES, SEVERITIES, QuerySpec, expand_macros, fold_text, pack_files, parse_spec,
+    CATALOGUE_IDS, CATEGORIES, SEVERITIES, QuerySpec, expand_macros, fold_differs, fold_text, pack_files, parse_spec,
 )
 
 CATALOGUE_MD = SHARED_DOCS / "query-catalogue.md"
@@ -225,6 +225,57 @@ def test_fold_macro_expands_and_matches_python():
     assert fold_text("阳泉市 矿区　桃北中路１２号（Ａ座）") == "阳泉市矿区桃北中路12号(A座)"
 
 
+def test_fold_differs_macro_expands_and_refuses_malformed_lines():
+    text = "MATCH (e:Enterprise)\nWITH e, e.address AS a, e.licensed_address AS b\n  FOLD_DIFFERS a, b AS d KEEP e\nRETURN d"
+    out = expand_macros(text)
+    assert "FOLD" not in out.replace("_fold_", "") and out.count("WITH e, replace(") >= 4
+    assert all(line.startswith("  ") for line in out.splitlines()[2:-1] if line.lstrip().startswith("WITH"))
+    for bad in ("WITH e\nFOLD_DIFFERS a AS d KEEP e\nRETURN d", "WITH e\nFOLD_DIFFERS a, b AS a KEEP e\nRETURN a",
+                "WITH e\nFOLD_DIFFERS a, b AS d KEEP d\nRETURN d", "WITH e\nFOLD_DIFFERS a, b KEEP e\nRETURN d"):
+        with pytest.raises(ValueError):
+            expand_macros(bad)
+    assert fold_differs("阳泉市 矿区　１２号", "阳泉市矿区12号") is False
+    assert fold_differs("阳泉市１２号", "阳泉市13号") is True
+    assert fold_differs("  ", "x") is False and fold_differs(None, "x") is False
+
+
+def _adversarial_pairs() -> list[dict]:
+    """Strings built from the separator and its escape, white space, full-width forms,
+    combining marks, emoji, regional indicators and joiners, quotes and backslashes."""
+    import random
+
+    alphabet = ["\x01", "\x02", "\x01\x02", " ", "\u3000", "\t", "\n", "\r\n", "\xa0", "\u200a", "\x1c", "\x03",
+                "Ａ", "A", "a", "１", "1", "\u0301", "😀", "\U0001F1E8", "\u200d", "阳", "'", "\\"]
+    rng = random.Random(20240)
+    pairs = []
+    for i in range(1500):
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        r = rng.random()
+        if r < 0.3:
+            b = a
+        elif r < 0.6:  # the same after folding, or nearly
+            b = a.replace("A", "Ａ").replace("1", "１") + rng.choice(["", " ", "\u3000", "x"])
+        else:
+            b = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        pairs.append((a, b))
+    pairs += [("\x01y", "\x02"), ("F\x01", ""), ("", "\x01\x01"), ("\x01", "\x01"), ("\x01\x01", "\x01"),
+              ("x", "x\x01"), ("e\u0301", "\u0301"), ("\u0301", "\u0301"), ("😀", "😀 "), ("", ""), (" ", "x"),
+              ("Ａ", "A"), ("\x01\u0301", "\x01\u0301"), ("\x01\x02", "\x01"), ("ab", "a\x01\x01b")]
+    return [{"i": i, "a": a, "b": b} for i, (a, b) in enumerate(pairs)]
+
+
+def test_fold_differs_matches_python_on_both_backends(graph):
+    """FOLD_DIFFERS (one folded join instead of two folds) gives exactly fold_differs()."""
+    text = expand_macros("UNWIND $pairs AS p\nWITH p.i AS i, p.a AS a, p.b AS b\nFOLD_DIFFERS a, b AS d KEEP i\n"
+                         "RETURN i, d")
+    pairs = _adversarial_pairs()
+    rows = graph.read(text, {"pairs": pairs}).rows
+    got = {r["i"]: r["d"] for r in rows}
+    wrong = [(p["a"], p["b"], got.get(p["i"])) for p in pairs if got.get(p["i"]) is not fold_differs(p["a"], p["b"])]
+    assert len(got) == len(pairs) and not wrong, wrong[:5]
+    assert 0 < sum(got.values()) < len(pairs)
+
+
 # --- parameters and ordering (runner) ---------------------------------------------------
 
 def test_params_typed_validated_and_defaulted():
@@ -284,3 +335,26 @@ def test_docs_generated_from_the_metadata():
     assert "**示例" in committed
     for name in ("principal", "phone", "responsible_person", "inspectors"):
         assert f"(`{name}`) |" not in committed
+
+
+def test_every_pack_text_passes_the_read_only_plan_checks(graph):
+    """The embedded backend runs the pack's texts without an EXPLAIN per call (the catalogue
+    registers them with guard.trust_plan): prove here, on both engines, that every one of
+    them passes both layers of the read-only guard, and that nothing else is trusted."""
+    from graphmodel.backends import guard
+
+    for spec in runner.load_catalogue():
+        text = spec.expanded_cypher
+        assert guard.plan_trusted(text), spec.id
+        guard.check_text(text)
+        values = runner.resolve_params(spec, None)
+        if graph.kind == "embedded":
+            plan = graph._conn.execute("EXPLAIN " + text, values)
+            guard.check_ladybug_plan("\n".join(str(v) for row in plan.get_all() for v in row))
+        else:
+            with graph._session(write=False) as s:
+                summary = s.run("EXPLAIN " + text, values).consume()
+            assert summary.query_type == "r", spec.id
+            guard.check_neo4j_plan(summary.plan)
+    assert not guard.plan_trusted("MATCH (n:Enterprise) RETURN n.uscc AS uscc")
+    assert not guard.plan_trusted(runner.get("use-changed").expanded_cypher + " ")

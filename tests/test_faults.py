@@ -3,8 +3,10 @@ leaves the graph exactly as it was, the store opens again, and the next load suc
 queries during a load see the last committed state or get a clear "busy" message.
 
 The surveys are generated (loaders/generate.py): S1 (300 enterprises, ~2k records) is
-loaded first; S2 (2,000 enterprises, ~14k records) is the load that gets interrupted —
-large enough that its write phase lasts a few seconds on both backends.
+loaded first; S2 (2,000 enterprises, ~14k records) is the load that gets interrupted on the
+embedded store — large enough that its write phase lasts a few seconds — and S3 (600
+enterprises) on Neo4j, whose write phase is slower. After an interruption the next load
+must give exactly the graph an undisturbed S1-then-S2 (S3) load gives.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import glob
 import json
 import os
 import secrets
+import signal
 import threading
 import time
 from pathlib import Path
@@ -24,7 +27,7 @@ from graphmodel.backends import open_backend
 from loaders.generate import generate, write_survey_files
 from reliability_helpers import cli_env, dump, kill_hard, node_count, popen_cli, wait_for
 
-S1_N, S2_N = 300, 2000
+S1_N, S2_N, S3_N = 300, 2000, 600  # S3: the load interrupted on Neo4j (its write phase is slower)
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +35,19 @@ def surveys(tmp_path_factory):
     """Two disjoint generated surveys as CSV folders, with their record counts."""
     root = tmp_path_factory.mktemp("surveys")
     out = {}
-    for name, n, seed in (("s1", S1_N, 11), ("s2", S2_N, 12)):
+    for name, n, seed in (("s1", S1_N, 11), ("s2", S2_N, 12), ("s3", S3_N, 13)):
         s = generate(n, seed=seed)
         write_survey_files(s, root / name, format="csv")
         out[name] = (root / name, s.counts())
-    # the graph S1 then S2 make when nothing goes wrong (S2 takes over some S1 records)
-    db = root / "reference.db"
-    for name in ("s1", "s2"):
-        p = run_cli("load", str(out[name][0]), "--db", str(db), "--format", "json")
-        assert p.returncode == 0, p.stderr
-    b = open_backend(str(db))
-    out["reference"] = dump(b, load_stamps=False)
-    b.close()
+    # the graphs S1 then S2 (S1 then S3) make when nothing goes wrong (they take over some S1 records)
+    for ref, second in (("reference", "s2"), ("reference3", "s3")):
+        db = root / f"{ref}.db"
+        for name in ("s1", second):
+            p = run_cli("load", str(out[name][0]), "--db", str(db), "--format", "json")
+            assert p.returncode == 0, p.stderr
+        b = open_backend(str(db))
+        out[ref] = dump(b, load_stamps=False)
+        b.close()
     return out
 
 
@@ -63,11 +67,12 @@ def _ladybug_files(db: Path) -> dict[str, int]:
     return {f[len(str(db)):]: os.path.getsize(f) for f in glob.glob(f"{db}*")}
 
 
-@pytest.mark.parametrize("moment", ["transaction", "checkpoint"])
+@pytest.mark.parametrize("moment", ["transaction", "checkpoint", "ctrl-c"])
 def test_killed_load_process_leaves_embedded_graph_unchanged(surveys, tmp_path, moment):
     """SIGKILL `sitegraph load` mid-write: during the transaction, or while Ladybug checkpoints
     the committed transaction (before the fix in embedded.py this second case left a file that
-    no process could open again — the reopen segfaulted)."""
+    no process could open again — the reopen segfaulted); or Ctrl-C (SIGINT) during the
+    transaction, which must roll back, say so and leave no stray copy."""
     (s1, c1), (s2, c2) = surveys["s1"], surveys["s2"]
     db = tmp_path / "graph.db"
     p = run_cli("load", str(s1), "--db", str(db), "--format", "json")
@@ -81,7 +86,7 @@ def test_killed_load_process_leaves_embedded_graph_unchanged(surveys, tmp_path, 
     proc = popen_cli("load", str(s2), "--db", str(db), stdout=out)
     new = f"{db}.sitegraph-new"
     try:
-        if moment == "transaction":
+        if moment in ("transaction", "ctrl-c"):
             # the write transaction runs on the copy; give it a moment to be well under way
             wait_for(lambda: os.path.exists(new) or proc.poll() is not None, 300, what="the write to start")
             time.sleep(0.3)
@@ -90,8 +95,14 @@ def test_killed_load_process_leaves_embedded_graph_unchanged(surveys, tmp_path, 
                      interval=0.002, what="the checkpoint of the committed transaction")
         assert proc.poll() is None, "the load finished before it could be interrupted: make S2 bigger"
         files_at_kill = _ladybug_files(db)
+        if moment == "ctrl-c":
+            os.kill(proc.pid, signal.SIGINT)
+            assert proc.wait(timeout=300) == 130
+            assert "已中断" in (tmp_path / "load.out").read_text(encoding="utf-8")
+            assert not os.path.exists(new), "an interrupted load left its copy behind"
     finally:
-        kill_hard(proc)
+        if proc.poll() is None:
+            kill_hard(proc)
     assert "" in files_at_kill
 
     # the store opens again, read-only (queries) and read-write, and holds exactly the old graph
@@ -247,7 +258,7 @@ def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
     import neo4j
 
     home, st = own_neo4j
-    (s1, c1), (s2, c2) = surveys["s1"], surveys["s2"]
+    (s1, c1), (s2, c2) = surveys["s1"], surveys["s3"]
     env = _neo4j_env(st)
     p = run_cli("load", str(s1), "--neo4j", st.uri, "--format", "json", env=env)
     assert p.returncode == 0, p.stderr
@@ -310,7 +321,7 @@ def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
     assert p.returncode == 0, p.stderr
     b = _open_neo4j(st2)
     try:
-        assert dump(b, load_stamps=False) == surveys["reference"]
+        assert dump(b, load_stamps=False) == surveys["reference3"]
     finally:
         b.close()
 
