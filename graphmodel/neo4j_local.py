@@ -115,7 +115,7 @@ def status(home: Path = DEFAULT_HOME) -> ServerState | None:
     return st if _alive(st.pid) else None
 
 
-def _write_conf(home: Path, port: int, heap: str, pagecache: str) -> Path:
+def _write_conf(home: Path, port: int, heap: str, pagecache: str, auth_lockout: bool = True) -> Path:
     conf = home / "conf"
     conf.mkdir(parents=True, exist_ok=True)
     (conf / "neo4j.conf").write_text(
@@ -133,6 +133,8 @@ def _write_conf(home: Path, port: int, heap: str, pagecache: str) -> Path:
             "dbms.usage_report.enabled=false",
             "dbms.security.auth_enabled=true",
             "dbms.security.allow_csv_import_from_file_urls=false",
+            # a test server sees wrong passwords on purpose; don't lock the right one out
+            *([] if auth_lockout else ["dbms.security.auth_max_failed_attempts=0"]),
             "",
         ])
     )
@@ -140,7 +142,8 @@ def _write_conf(home: Path, port: int, heap: str, pagecache: str) -> Path:
 
 
 def start(home: Path = DEFAULT_HOME, port: int | None = None, password: str | None = None,
-          heap: str = "1g", pagecache: str = "256m", timeout: float = 120.0) -> ServerState:
+          heap: str = "1g", pagecache: str = "256m", timeout: float = 120.0,
+          auth_lockout: bool = True) -> ServerState:
     """Start a server in `home` (or return the one already running there)."""
     home = Path(home)
     running = status(home)
@@ -151,7 +154,7 @@ def start(home: Path = DEFAULT_HOME, port: int | None = None, password: str | No
     password = password or os.environ.get("NEO4J_PASSWORD") or secrets.token_urlsafe(12)
     fresh = not (home / "data").exists()
     home.mkdir(parents=True, exist_ok=True)
-    conf = _write_conf(home, port, heap, pagecache)
+    conf = _write_conf(home, port, heap, pagecache, auth_lockout)
     if fresh:  # set the initial password before the first start
         subprocess.run(
             ["java", "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", password,

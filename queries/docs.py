@@ -140,9 +140,10 @@ def render(runs: dict[str, QueryRun] | None = None, where: str = "") -> str:
         "严重程度 / severity：**重大** = 重大事故隐患或“五个一律”；**较大** = 违反通知或法律规定的职责；"
         "**一般** = 台账质量和执法痕迹；**统计** = 统计与排名。",
         "",
-        "地址比较（market-access、worry-list）中的 `FOLD a, b KEEP …` 行在载入时展开为逐字替换：全角字符转半角、去掉空白字符；"
-        "`sitegraph query show` 显示展开后的 Cypher。/ The `FOLD` line is a load-time macro (full-width folding, white "
-        "space removed); `query show` prints the expanded text.",
+        "地址比较（market-access、worry-list）中的 `FOLD_DIFFERS a, b AS d KEEP …` 行在载入时展开为逐字替换：全角字符转半角、"
+        "去掉空白字符，再比较两段地址（两者都非空且不同为真）；`FOLD a, b KEEP …` 只做折叠。"
+        "`sitegraph query show` 显示展开后的 Cypher。/ `FOLD_DIFFERS` (and `FOLD`) lines are load-time macros "
+        "(full-width folding, white space removed, then the two texts compared); `query show` prints the expanded text.",
         "",
     ]
     if where:

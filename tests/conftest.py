@@ -46,7 +46,7 @@ def neo4j_server(tmp_path_factory) -> Neo4jServer:
 
     home = tmp_path_factory.mktemp("neo4j-home")
     try:
-        st = neo4j_local.start(home, heap=os.environ.get("SITEGRAPH_TEST_NEO4J_HEAP", "1g"))
+        st = neo4j_local.start(home, heap=os.environ.get("SITEGRAPH_TEST_NEO4J_HEAP", "1g"), auth_lockout=False)
     except Exception as e:  # no Java/Maven/network
         if required:
             pytest.fail(f"SITEGRAPH_REQUIRE_NEO4J=1 but no Neo4j could be started: {e}")

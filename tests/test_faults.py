@@ -243,8 +243,12 @@ def _neo4j_env(st) -> dict:
 
 
 def _open_neo4j(st):
-    os.environ.update({"NEO4J_USERNAME": st.user, "NEO4J_PASSWORD": st.password})
-    return open_backend(neo4j=st.uri)
+    """The throwaway server, credentials in the URI (the process environment stays untouched:
+    it holds the shared server's)."""
+    from urllib.parse import quote
+
+    scheme, host = st.uri.split("://", 1)
+    return open_backend(neo4j=f"{scheme}://{quote(st.user, safe='')}:{quote(st.password, safe='')}@{host}")
 
 
 def _running_queries(d) -> list[str]:
