@@ -314,6 +314,30 @@ def test_nested_high_risk_chain_without_the_direct_lease(graph):
     assert rows["OP-X"]["lease_depth"] == 4
 
 
+def test_nested_high_risk_lease_depth_stops_at_twelve_levels(graph):
+    """Depth = the shortest chain from the owner, counted up to 12 levels; a 13th is null."""
+    s = Survey()
+    chain = ["O"] + [f"L{i:02d}" for i in range(1, 14)]  # O leases to L01, L01 to L02, … L12 to L13
+    for u in chain + ["Y"]:
+        s.ent(u)
+    s.site("S1")
+    s.building("B1", "O", site="S1")
+    for i in range(1, 14):
+        s.tenancy(f"T{i:02d}", chain[i - 1], chain[i], "B1")
+    s.tenancy("T-short", "L02", "L11", "B1")  # a shortcut: L11 is also at depth 3
+    s.tenancy("T-y", "L13", "Y", "B1")  # Y only at depth 14
+    for u in ("L01", "L02", "L11", "L12", "L13", "Y"):
+        s.op(f"OP-{u}", u, "B1", category="动火")
+    s.load(graph)
+    depth = {r["operation_id"]: r["lease_depth"] for r in run(graph, "nested-high-risk")}
+    # L12 is reached through the shortcut at depth 4 (O→L01→L02→L11→L12), L13 at 5, Y at 6
+    assert depth == {"OP-L01": 1, "OP-L02": 2, "OP-L11": 3, "OP-L12": 4, "OP-L13": 5, "OP-Y": 6}
+    s.records["Tenancy"] = [t for t in s.records["Tenancy"] if t["tenancy_id"] != "T-short"]
+    write_survey(graph, s.records, source="edge", prune=True)
+    depth = {r["operation_id"]: r["lease_depth"] for r in run(graph, "nested-high-risk")}
+    assert depth == {"OP-L01": 1, "OP-L02": 2, "OP-L11": 11, "OP-L12": 12, "OP-L13": None, "OP-Y": None}
+
+
 def test_sublease_unconsented(graph):
     _nested_survey().load(graph)
     rows = by(run(graph, "sublease-unconsented"), "tenancy_id")
