@@ -1,6 +1,7 @@
 """Load speed: generated Yangquan surveys of 1k, 10k and 100k enterprises into each backend.
 
-    python -m bench.bench_load [SIZES…] [--seed S] [--naive-limit N]
+    python -m bench.bench_load [SIZES…] [--seed S] [--naive-limit N] [--repeat R] [--cold]
+                               [--backends embedded neo4j]
 
 For each size and backend, in a fresh process each (so peak RSS is that run's own):
 - `write`: the records of the survey written by graphmodel.writer (the database stage);
@@ -8,7 +9,10 @@ For each size and backend, in a fresh process each (so peak RSS is that run's ow
 - `reload`: the same survey again (idempotent: nothing written);
 and on Neo4j a naive baseline in the same run: one neomodel `save()` per record and one
 `connect()` per relationship, on the first N records (default 3000; it is a rate).
-Results go to bench/results/load.json and a markdown table on stdout.
+Neo4j first loads a 300-enterprise survey (then wiped), as a long-running server has
+warm code and plans; --cold skips it. With --repeat R each run is made R times (each
+on an empty database) and the best is reported beside the first. Results go to
+bench/results/load.json and a markdown table on stdout.
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ import time
 from pathlib import Path
 
 from bench.common import child, local_neo4j, machine, peak_rss_mib, save, wipe
+
+
+WARM_UP = 300  # enterprises loaded into a fresh Neo4j before the measured runs
 
 
 def _records(n: int, seed: int):
@@ -119,6 +126,9 @@ def main() -> int:
     ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 100000])
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--naive-limit", type=int, default=3000)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per size, backend and mode; the best is kept")
+    ap.add_argument("--backends", nargs="+", choices=["embedded", "neo4j"], default=["embedded", "neo4j"])
+    ap.add_argument("--cold", action="store_true", help="no warm-up load on the fresh Neo4j server")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:  # inside a fresh process
@@ -135,6 +145,12 @@ def main() -> int:
     results = {"machine": machine(), "seed": a.seed, "runs": []}
     tmp = Path(tempfile.mkdtemp(prefix="sitegraph-bench-"))
     with local_neo4j() as uri:
+        if not a.cold and "neo4j" in a.backends:
+            # A production server is long-running: its JVM is warm and it has planned the
+            # load statements before. One small load first, then the figures (--cold: none).
+            w = child("bench.bench_load", "--seed", str(a.seed), "--child", "write", "neo4j", str(WARM_UP))
+            results["neo4j_warm_up"] = {"enterprises": WARM_UP, "seconds_on_fresh_server": w["seconds"]}
+            print(f"neo4j warm-up: {WARM_UP} enterprises in {w['seconds']} s on the fresh server", file=sys.stderr)
         for n in a.sizes:
             from loaders.generate import generate, write_survey_files
 
@@ -144,19 +160,25 @@ def main() -> int:
             csv_dir = tmp / f"survey-{n}"
             write_survey_files(survey, csv_dir, format="csv")
             del survey
-            for kind in ("embedded", "neo4j"):
+            for kind in a.backends:
                 for mode in ("write", "load"):
-                    db = str(tmp / f"{kind}-{mode}-{n}.db") if kind == "embedded" else None
-                    if kind == "neo4j":
-                        wipe(uri)
-                    arg = str(n) if mode == "write" else str(csv_dir)
-                    extra = [db] if db else []
-                    r = child("bench.bench_load", "--seed", str(a.seed), "--child", mode, kind, arg, *extra)
-                    r.update(size=n, backend=kind, mode=mode, generate_seconds=round(gen_s, 2))
+                    tries = []
+                    for i in range(a.repeat):  # each on an empty database
+                        db = str(tmp / f"{kind}-{mode}-{n}-{i}.db") if kind == "embedded" else None
+                        if kind == "neo4j":
+                            wipe(uri)
+                        arg = str(n) if mode == "write" else str(csv_dir)
+                        extra = [db] if db else []
+                        tries.append(child("bench.bench_load", "--seed", str(a.seed), "--child", mode, kind, arg,
+                                           *extra))
+                    r = min(tries, key=lambda t: t["seconds"])
+                    r.update(size=n, backend=kind, mode=mode, generate_seconds=round(gen_s, 2),
+                             first_seconds=tries[0]["seconds"], tries=len(tries))
                     results["runs"].append(r)
                     print(f"{n:>7} {kind:<8} {mode:<6} {r['rows']:>8} rows {r['seconds']:>7}s "
-                          f"{r['rows_per_s']:>8} rows/s  peak {r['peak_rss_mib']} MiB", file=sys.stderr)
-            if n <= 10000:
+                          f"{r['rows_per_s']:>8} rows/s  peak {r['peak_rss_mib']} MiB  (first of {len(tries)}: "
+                          f"{r['first_seconds']} s)", file=sys.stderr)
+            if n <= 10000 and "neo4j" in a.backends:
                 wipe(uri)
                 r = child("bench.bench_load", "--seed", str(a.seed), "--naive-limit", str(a.naive_limit),
                           "--child", "naive", "neo4j", str(n))
@@ -165,11 +187,11 @@ def main() -> int:
                 print(f"{n:>7} neo4j    naive  {r['rows']:>8} rows {r['seconds']:>7}s {r['rows_per_s']:>8} rows/s",
                       file=sys.stderr)
     save("load", results)
-    print("| enterprises | backend | mode | ledger rows | seconds | rows/s | peak RSS MiB |")
-    print("|---:|---|---|---:|---:|---:|---:|")
+    print("| enterprises | backend | mode | ledger rows | seconds (best) | rows/s | first run s | peak RSS MiB |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|")
     for r in results["runs"]:
         print(f"| {r['size']:,} | {r['backend']} | {r['mode']} | {r['rows']:,} | {r['seconds']} | "
-              f"{r['rows_per_s']:,} | {r['peak_rss_mib']} |")
+              f"{r['rows_per_s']:,} | {r.get('first_seconds', '')} | {r['peak_rss_mib']} |")
     return 0
 
 

@@ -78,21 +78,30 @@ _CANON = {
 
 
 @lru_cache(maxsize=None)
-def _spec(label: str) -> tuple[tuple[str, object], ...]:
-    """(property, canonicaliser or None) for every stored property of a label."""
+def _spec(label: str) -> tuple[tuple[str, ...], tuple[tuple[str, Callable], ...]]:
+    """Every stored property of a label, and (property, canonicaliser) for those that have one."""
     nt = NODES[label]
     kinds = {c.key: c.kind for c in nt.columns}
     kinds.update({d.key: d.kind for d in nt.derived})
     kinds.update({p.key: p.kind for p in PROVENANCE})
-    return tuple((k, _CANON.get(kinds[k])) for k, _, _ in all_props(nt))
+    keys = tuple(k for k, _, _ in all_props(nt))
+    return keys, tuple((k, _CANON[kinds[k]]) for k in keys if kinds[k] in _CANON)
 
 
-def normalise_record(nt: NodeType, rec: dict) -> dict:
-    """Every stored property present (None when blank) with its canonical type."""
-    out = {}
-    for k, canon in _spec(nt.label):
-        v = rec.get(k)
-        out[k] = v if (v is None or canon is None) else canon(v)
+def normalise_record(nt: NodeType, rec: dict, stamp: dict | None = None) -> dict:
+    """Every stored property present (None when blank) with its canonical type;
+    `stamp` (properties set on every record of a load) overrides `rec`."""
+    keys, canon = _spec(nt.label)
+    out = dict.fromkeys(keys)
+    out.update(rec)
+    if stamp:
+        out.update(stamp)
+    if len(out) != len(keys):  # rec holds more than stored properties
+        out = {k: ({**rec, **stamp} if stamp else rec).get(k) for k in keys}
+    for k, f in canon:
+        v = out[k]
+        if v is not None:
+            out[k] = f(v)
     return out
 
 
@@ -105,6 +114,10 @@ def _props(nt: NodeType) -> list[str]:
 def stmt_fetch(nt: NodeType) -> str:
     ret = ", ".join(f"n.`{k}` AS `{k}`" for k in _props(nt))
     return f"UNWIND $keys AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) RETURN {ret}"
+
+
+def stmt_any(nt: NodeType) -> str:
+    return f"MATCH (n:{nt.label}) RETURN n.`{nt.key}` AS k LIMIT 1"
 
 
 def _sets(nt: NodeType, null_keys: frozenset[str]) -> str:
@@ -133,6 +146,14 @@ def _null_keys(tx: Tx, rows: list[dict]) -> frozenset[str]:
     if not getattr(tx, "types_params_from_values", False):
         return frozenset()
     return frozenset(k for k in rows[0] if all(r[k] is None for r in rows))
+
+
+def _param_rows(tx: Tx, rows: list[dict]) -> list[dict]:
+    """Rows as sent: Neo4j reads an absent key as null, so blanks are not sent at all
+    (a third less to encode and transfer); LadybugDB types a list of maps by its keys."""
+    if getattr(tx, "types_params_from_values", False):
+        return rows
+    return [{k: v for k, v in r.items() if v is not None} for r in rows]
 
 
 def _owner_pattern(rel: RelType, var: str = "x") -> str:
@@ -165,16 +186,19 @@ def stmt_prune(nt: NodeType) -> str:
 
 # --- the load --------------------------------------------------------------------------
 
-def _rel_pairs(rel: RelType, recs: Iterable[dict]) -> list[dict]:
+def _rel_pairs(rel: RelType, recs: Iterable[dict]) -> list[tuple]:
+    """(start key, end key) of every relationship the records' reference columns draw."""
     owner = NODES[rel.owner]
     col = owner.column(rel.column)
+    key, ref = owner.key, col.key
     pairs = []
     for r in recs:
-        v = r.get(col.key)
-        targets = v if col.kind is Kind.REF_LIST else [v]
-        for t in dict.fromkeys(x for x in (targets or []) if x is not None):  # de-duplicated, in order
-            a, b = (r[owner.key], t) if rel.owner_is_start else (t, r[owner.key])
-            pairs.append({"a": a, "b": b})
+        v = r.get(ref)
+        if v is None:
+            continue
+        # a list is de-duplicated, in order
+        for t in (dict.fromkeys(x for x in v if x is not None) if col.kind is Kind.REF_LIST else (v,)):
+            pairs.append((r[key], t) if rel.owner_is_start else (t, r[key]))
     return pairs
 
 
@@ -205,10 +229,11 @@ def write_survey(
             if nt.label not in records:
                 continue
             rep = report.labels[nt.label] = LabelReport()
-            recs = [normalise_record(nt, {**r, "source": source, "load_id": load_id, "loaded_at": loaded_at})
-                    for r in records[nt.label]]
+            stamp = {"source": source, "load_id": load_id, "loaded_at": loaded_at}
+            recs = [normalise_record(nt, r, stamp) for r in records[nt.label]]
             existing: dict = {}
-            for chunk in _chunks([r[nt.key] for r in recs]):
+            empty = not tx.run(stmt_any(nt))  # a first load skips the diff read
+            for chunk in ([] if empty else _chunks([r[nt.key] for r in recs])):
                 for row in tx.run(stmt_fetch(nt), {"keys": chunk}):
                     existing[row[nt.key]] = normalise_record(nt, row)
             new, changed = [], []
@@ -231,12 +256,12 @@ def write_survey(
                     progress(nt.label, done, len(new) + len(changed))
             else:
                 for chunk in _chunks(new):
-                    tx.run(stmt_create(nt, _null_keys(tx, chunk)), {"rows": chunk})
+                    tx.run(stmt_create(nt, _null_keys(tx, chunk)), {"rows": _param_rows(tx, chunk)})
                     done += len(chunk)
                     if progress:
                         progress(nt.label, done, len(new) + len(changed))
             for chunk in _chunks(changed):
-                tx.run(stmt_update(nt, _null_keys(tx, chunk)), {"rows": chunk})
+                tx.run(stmt_update(nt, _null_keys(tx, chunk)), {"rows": _param_rows(tx, chunk)})
                 done += len(chunk)
                 if progress:
                     progress(nt.label, done, len(new) + len(changed))
@@ -266,7 +291,8 @@ def write_survey(
                 if hasattr(tx, "copy_rels"):
                     made = tx.copy_rels(rel, chunk)
                 else:
-                    made = sum(int(row["c"]) for row in tx.run(stmt_create_rels(rel), {"pairs": chunk}))
+                    made = sum(int(row["c"]) for row in tx.run(stmt_create_rels(rel),
+                                                                  {"pairs": [{"a": a, "b": b} for a, b in chunk]}))
                 if made != len(chunk):
                     raise RuntimeError(
                         f"{rel.type}: {len(chunk) - made} 条关系的端点不存在 / relationship endpoints missing"

@@ -89,13 +89,16 @@ class SheetData:
         """(row number, {key: raw cell}) for each non-blank row after the header."""
         warned: set[int] = set()
         known = set(self.columns.values()) | set(self.named)
+        unknown = [i for i in range(self._width) if i not in known]  # header cells without a name
         for rowno, cells in self._rows():
             if all(is_blank(c) for c in cells):
                 continue
-            for i, c in enumerate(cells):
-                if i not in known and i not in warned and not is_blank(c):
-                    if i >= self._width and self.encoding is not None:
-                        continue  # CSV: reported per row as ROW_TOO_LONG
+            # cells under no header: within the header's width, and beyond it in a workbook
+            # (CSV rows longer than the header are reported per row as ROW_TOO_LONG)
+            beyond = range(self._width, len(cells)) if self.encoding is None else ()
+            for i in [*unknown, *beyond]:
+                c = cells[i] if i < len(cells) else None
+                if i not in warned and not is_blank(c):
                     warned.add(i)
                     self.problems.append(Problem(
                         "COLUMN_UNNAMED", self.file, self.sheet, rowno, column=col_letter(i),

@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from graphmodel.schema import NODE_TYPES, Column, Kind, NodeType
 
 from .messages import MESSAGES
-from .values import ValueProblem, is_valid_uscc, parse_cell
+from .values import BLANKS, ValueProblem, is_valid_uscc, parse_cell
 
 _SCALAR: dict[Kind, Any] = {
     Kind.TEXT: str,
@@ -49,14 +49,26 @@ def _py_type(col: Column) -> Any:
     return _SCALAR[col.kind]
 
 
+_MEMO_SIZE = 4096  # remembered text cells per column
+
+
 def _parser(col: Column, is_key: bool) -> Callable[[Any], Any]:
+    # Text cells that repeat (yes/no, categories, dates, references: most of a ledger)
+    # are parsed once per column; lists are mutable and problems are raised every time.
+    memo: dict[str, Any] | None = None if col.kind in (Kind.LIST, Kind.ENUM_LIST, Kind.REF_LIST) else {}
+
     def parse(raw: Any) -> Any:
+        text = memo is not None and raw.__class__ is str
+        if text and raw in memo:
+            return memo[raw]
         try:
             value = parse_cell(col, raw, is_key=is_key)
         except ValueProblem as e:
             raise PydanticCustomError(e.code, e.code, e.params) from None
         if value is None and col.required:
             raise PydanticCustomError("VALUE_REQUIRED", "VALUE_REQUIRED")
+        if text and len(memo) < _MEMO_SIZE:
+            memo[raw] = value
         return value
 
     return parse
@@ -109,7 +121,10 @@ def check_row(nt: NodeType, cells: dict[str, Any]) -> RowResult:
     """Validate one row; `cells` holds the raw cells of the columns the sheet has."""
     model = ROW_MODELS[nt.label]
     try:
-        row = model.model_validate(cells)
+        # Blank cells are left out: an optional field defaults to None, a required one
+        # fails as "missing" and is told apart from an absent column below.
+        row = model.model_validate({k: v for k, v in cells.items()
+                                    if v is not None and (v.__class__ is not str or v.strip(BLANKS))})
     except ValidationError as e:
         problems = []
         failed = set()
@@ -137,4 +152,4 @@ def check_row(nt: NodeType, cells: dict[str, Any]) -> RowResult:
                     v = None
             values[col.key] = v
         return RowResult(_derive(nt, values), problems, complete=False)
-    return RowResult(_derive(nt, row.model_dump()), [])
+    return RowResult(_derive(nt, dict(row.__dict__)), [])  # the fields' values (model_dump copies them all)

@@ -188,6 +188,8 @@ def _read_sheet(sh: SheetData, ctx: _Ctx, summary: SheetSummary, progress: Progr
 
 def _row_rules(nt: NodeType, es: list[Entry], ctx: _Ctx) -> None:
     label = nt.label
+    if not any(rule[0] == label for rules in (DIFFERENT, AT_LEAST_ONE, NOT_BEFORE, REQUIRED_WHEN) for rule in rules):
+        return
     for e in es:
         v = e.values
         for lab, a, b in DIFFERENT:
@@ -230,29 +232,27 @@ def _unique_keys(entries: dict[str, list[Entry]], ctx: _Ctx) -> dict[str, dict[A
 
 
 def _references(entries: dict[str, list[Entry]], keys: dict[str, dict[Any, Entry]], ctx: _Ctx) -> None:
-    # Which referenced keys are not in the survey: ask the graph about those, all at once.
+    # References not to a record of the survey are looked up in the graph, all at once.
+    pending: list[tuple[Entry, Any, list]] = []  # (row, column, targets not in the survey)
     wanted: dict[str, set] = defaultdict(set)
     for label, es in entries.items():
         for col in NODES[label].refs:
             local = keys.get(col.ref, {})
             for e in es:
-                for t in _targets(e.values.get(col.key), col.kind):
-                    if t not in local:
-                        wanted[col.ref].add(t)
+                out = [t for t in _targets(e.values.get(col.key), col.kind) if t not in local]
+                if out:
+                    pending.append((e, col, out))
+                    wanted[col.ref].update(out)
     in_graph: dict[str, set] = {
         label: (existing_keys(ctx.graph, label, sorted(ids)) if ctx.graph is not None else set())
         for label, ids in wanted.items()
     }
-    for label, es in entries.items():
-        for col in NODES[label].refs:
-            target = NODES[col.ref]
-            local = keys.get(col.ref, {})
-            for e in es:
-                missing = [t for t in _targets(e.values.get(col.key), col.kind)
-                           if t not in local and t not in in_graph.get(col.ref, ())]
-                if missing:
-                    ctx.add("REF_UNRESOLVED", e, col.key, target_zh=target.title_zh, target_en=target.title_en,
-                            sheet_zh=target.sheet, sheet_en=target.file, value="、".join(missing))
+    for e, col, out in pending:
+        target = NODES[col.ref]
+        missing = [t for t in out if t not in in_graph[col.ref]]
+        if missing:
+            ctx.add("REF_UNRESOLVED", e, col.key, target_zh=target.title_zh, target_en=target.title_en,
+                    sheet_zh=target.sheet, sheet_en=target.file, value="、".join(missing))
 
 
 def _targets(v: Any, kind: Kind) -> list:

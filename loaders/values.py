@@ -31,7 +31,7 @@ class ValueProblem(Exception):
 
 # --- text helpers ------------------------------------------------------------------
 
-_BLANKS = " \t\r\n\u3000\u00a0\ufeff\u200b"
+BLANKS = " \t\r\n\u3000\u00a0\ufeff\u200b"  # stripped from every cell
 
 
 _FOLD = {o: o - 0xFEE0 for o in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
@@ -43,7 +43,7 @@ def fold_width(text: str) -> str:
 
 
 def strip(text: str) -> str:
-    return text.strip(_BLANKS)
+    return text.strip(BLANKS)
 
 
 def header_key(text: Any) -> str:
@@ -314,3 +314,4 @@ def parse_cell(col: Column, raw: Any, *, is_key: bool = False) -> Any:
             return [_ref_value(col, x) for x in items]
         return items
     raise AssertionError(f"unhandled kind {k}")  # pragma: no cover - schema and parser agree
+

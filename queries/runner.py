@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 from graphmodel.backends.base import Backend
 from graphmodel.errors import SitegraphError
+from loaders.values import ValueProblem, fold_width, parse_date, strip
 
 from .catalogue import Column, Param, QuerySpec, load_specs
 
@@ -91,26 +92,22 @@ def get(qid: str) -> QuerySpec:
 
 # --- parameters --------------------------------------------------------------------------
 
-_DATE_RES = (
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-)
+_SERIAL_RE = re.compile(r"\d{1,5}(\.\d+)?")
 
 
 def _parse_date(v: Any) -> dt.date:
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    if isinstance(v, str):
-        s = v.strip()
-        if s.lower() in ("today", "今天"):
-            return dt.date.today()
-        for rx in _DATE_RES:
-            m = rx.match(s)
-            if m:
-                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    """A date parameter: a date, "today"/"今天", or text in any form a survey date may take
+    (loaders.values.parse_date: 2025-01-31, 2025/1/31, 2025年1月31日, 20250131, …). Numbers
+    are refused, and so is the text of an Excel serial number that parse_date reads in a survey
+    cell: in a parameter, 20250 is a cut-off 20250131, not 1955-06-10."""
+    text = strip(fold_width(v)) if isinstance(v, str) else None
+    if text is not None and text.lower() in ("today", "今天"):
+        return dt.date.today()
+    if isinstance(v, dt.date) or (text is not None and not _SERIAL_RE.fullmatch(text)):
+        try:
+            return parse_date(v)
+        except ValueProblem:
+            pass
     raise ValueError("不是日期（例：2025-01-31）/ not a date (e.g. 2025-01-31)")
 
 

@@ -64,6 +64,7 @@ class Target:
     kind: str
     path: Path | None = None
     server: Neo4jServer | None = None
+    tmp: Path | None = None  # a folder for the test's own files (exports, reports)
     _env: dict = field(default_factory=dict)
 
     @property
@@ -92,30 +93,47 @@ def wipe_neo4j(server: Neo4jServer) -> None:
             s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
-@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def target(request, tmp_path) -> Target:
-    """An empty graph with the schema installed, on each backend in turn."""
-    if request.param == "embedded":
-        t = Target("embedded", path=tmp_path / "graph.db")
+BACKENDS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
+
+
+def backends(*kinds: str) -> list:
+    """The backend parameters (Neo4j's with the neo4j mark): all of them, or the kinds named."""
+    kinds = kinds or ("embedded", "neo4j")
+    return [p for p in BACKENDS if (p if isinstance(p, str) else p.values[0]) in kinds]
+
+
+def only_on(kind: str, fixture: str = "loaded"):
+    """Run a test on one backend only, for a case that does not apply to the other (a dialect's
+    functions, its plans): the backend-parametrised `fixture` gets that one parameter, so the
+    other backend's combination is never generated rather than generated and skipped."""
+    return pytest.mark.parametrize(fixture, backends(kind), indirect=True)
+
+
+def empty_target(kind: str, request, tmp: Path | None = None) -> Target:
+    """An empty graph with the schema installed: a LadybugDB file in `tmp` (embedded), or the
+    session's Neo4j server wiped (neo4j). For module-scoped graphs as well as `target`."""
+    if kind == "embedded":
+        t = Target("embedded", path=tmp / "graph.db", tmp=tmp)
     else:
         server = request.getfixturevalue("neo4j_server")
         wipe_neo4j(server)
-        t = Target("neo4j", server=server)
+        t = Target("neo4j", server=server, tmp=tmp)
     b = t.open(write=True)
     b.install_schema()
     b.close()
     return t
+
+
+@pytest.fixture(params=BACKENDS)
+def target(request, tmp_path) -> Target:
+    """An empty graph with the schema installed, on each backend in turn."""
+    return empty_target(request.param, request, tmp_path)
 
 
 @pytest.fixture
-def neo4j_target(neo4j_server) -> Target:
+def neo4j_target(request) -> Target:
     """An empty Neo4j graph with the schema installed (tests about Neo4j alone)."""
-    wipe_neo4j(neo4j_server)
-    t = Target("neo4j", server=neo4j_server)
-    b = t.open(write=True)
-    b.install_schema()
-    b.close()
-    return t
+    return empty_target("neo4j", request)
 
 
 @pytest.fixture

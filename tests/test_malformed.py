@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import Target, wipe_neo4j
+from conftest import BACKENDS, Target, empty_target
 from graphmodel.schema import NODES
 from ledgers import E1, E2, E3, E4, E5, graph_state, info, rows_of, seed, sg, survey_records, uscc, workbook
 
@@ -31,15 +31,7 @@ class Seeded:
 
 
 def _seed(kind: str, request, tmp_path_factory) -> Seeded:
-    if kind == "embedded":
-        t = Target("embedded", path=tmp_path_factory.mktemp("malformed") / "graph.db")
-    else:
-        server = request.getfixturevalue("neo4j_server")
-        wipe_neo4j(server)
-        t = Target("neo4j", server=server)
-    b = t.open(write=True)
-    b.install_schema()
-    b.close()
+    t = empty_target(kind, request, tmp_path_factory.mktemp("malformed"))
     seed(t, source="base")
     b = t.open()
     try:
@@ -49,7 +41,7 @@ def _seed(kind: str, request, tmp_path_factory) -> Seeded:
     return Seeded(t, info(t), state)
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def seeded(request, tmp_path_factory) -> Seeded:
     """A graph holding the base survey, on each backend: for cases that read the graph."""
     return _seed(request.param, request, tmp_path_factory)

@@ -108,6 +108,20 @@ def test_round_trip_every_node_and_relationship(graph):
     assert rows == [{"e": E2, "t": "TE-1", "b": "BU-1", "s": "SI-1", "p": "SI-2"}]
 
 
+@pytest.mark.parametrize("items", [
+    ["a,b", 'say "hi"', "line\nbreak", "[x]", "甲；乙", "'q'"],  # the bulk path (COPY + split)
+    ["ok", "unit\x1fseparator"],  # an item holding the bulk path's separator: row by row
+])
+def test_list_items_round_trip_as_written(graph, items):
+    recs = full_records()
+    insp = recs["Inspection"][0]
+    insp["inspectors"] = items
+    recs["Inspection"].append(dict(insp, inspection_id="IN-2", inspectors=["只有一人"], src_row=3))
+    write_survey(graph, recs, source="lists")
+    rows = graph.read("MATCH (n:Inspection) RETURN n.inspection_id AS i, n.inspectors AS l ORDER BY i").rows
+    assert rows == [{"i": "IN-1", "l": items}, {"i": "IN-2", "l": ["只有一人"]}]
+
+
 def test_reload_is_noop_and_update_redraws_relationships(graph):
     recs = full_records()
     write_survey(graph, recs, source="s")

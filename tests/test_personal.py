@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, run_cli, wipe_neo4j
+from conftest import BACKENDS, empty_target, only_on, run_cli
 from graphmodel.personal import MASK, mask_rows, personal_columns
 from graphmodel.schema import NODE_TYPES, personal_keys
 from graphmodel.writer import write_survey
 from loaders.generate import generate
 from reliability_helpers import cli_env
 
-BACKENDS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
 SURVEY = generate(300, seed=31)
 
 
@@ -58,18 +57,10 @@ def _cells(path: Path) -> str:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def loaded(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("personal")
-    if request.param == "embedded":
-        t = Target("embedded", path=tmp / "graph.db")
-    else:
-        server = request.getfixturevalue("neo4j_server")
-        wipe_neo4j(server)
-        t = Target("neo4j", server=server)
+    t = empty_target(request.param, request, tmp_path_factory.mktemp("personal"))
     b = t.open(write=True)
-    b.install_schema()
     write_survey(b, SURVEY.records, source="personal-test")
     b.close()
-    t.tmp = tmp
     return t
 
 
@@ -181,7 +172,7 @@ def test_briefing_hides_personal_data(loaded, fmt):
 
 # --- sitegraph cypher: masking ------------------------------------------------------------
 
-MASKED = [
+MASKED = [  # both dialects
     ("MATCH (e:Enterprise) RETURN e.uscc AS uscc, e.phone AS tel, e.principal ORDER BY uscc", {"tel", "e.principal"}),
     ("MATCH (e:Enterprise) RETURN e.uscc AS uscc, e.name + ' ' + e.phone AS contact ORDER BY uscc", {"contact"}),
     ("MATCH (h:Hazard) WITH h.hazard_id AS id, h.responsible_person AS who RETURN id, who", {"who"}),
@@ -189,14 +180,18 @@ MASKED = [
     ("MATCH (i:Inspection) UNWIND i.inspectors AS x RETURN i.inspection_id AS id, x", {"x"}),
     ("MATCH (i:Inspection) RETURN i.inspection_id AS id, i.`inspectors` AS names", {"names"}),
     ("MATCH (e:Enterprise) RETURN e.uscc AS u, collect(e.phone) AS phones", {"phones"}),
-    ("MATCH (e:Enterprise) RETURN e[$k] AS v, e.uscc AS u", {"v", "u"}),
-    # Ladybug only: a whole node as text, a property by a string
+]
+# Ladybug only: a whole node as text, a property by a string (functions Neo4j does not have)
+MASKED_LADYBUG = [
     ("MATCH (e:Enterprise) RETURN e.uscc AS u, to_string(e) AS s", {"s"}),
     ("MATCH (e:Enterprise) RETURN e.uscc AS u, cast(e AS STRING) AS s", {"s"}),
     ("MATCH (e:Enterprise) RETURN e.uscc AS u, struct_extract(e, 'phone') AS s", {"s"}),
     ("MATCH (e:Enterprise) WITH e AS x RETURN x.uscc AS u, string_split(to_string(x), ',') AS s", {"s"}),
 ]
-LADYBUG_ONLY = ("to_string(", "cast(", "struct_extract(")
+# Neo4j only: dynamic property access (Ladybug has no n[$k])
+MASKED_NEO4J = [
+    ("MATCH (e:Enterprise) RETURN e[$k] AS v, e.uscc AS u", {"v", "u"}),
+]
 WHOLE = [
     "MATCH (e:Enterprise) RETURN e",
     "MATCH (e:Enterprise)-[:HAS_HAZARD]->(h:Hazard) RETURN e, h",
@@ -208,10 +203,22 @@ WHOLE = [
 
 @pytest.mark.parametrize("query,cols", MASKED)
 def test_cypher_masks_personal_columns(loaded, query, cols):
-    if "$k" in query and loaded.kind == "embedded":
-        pytest.skip("Ladybug has no dynamic property access (n[$k])")
-    if any(f in query for f in LADYBUG_ONLY) and loaded.kind == "neo4j":
-        pytest.skip("Ladybug functions")
+    _assert_cypher_masks(loaded, query, cols)
+
+
+@only_on("embedded")
+@pytest.mark.parametrize("query,cols", MASKED_LADYBUG)
+def test_cypher_masks_personal_columns_ladybug_functions(loaded, query, cols):
+    _assert_cypher_masks(loaded, query, cols)
+
+
+@only_on("neo4j")
+@pytest.mark.parametrize("query,cols", MASKED_NEO4J)
+def test_cypher_masks_personal_columns_dynamic_property(loaded, query, cols):
+    _assert_cypher_masks(loaded, query, cols)
+
+
+def _assert_cypher_masks(loaded, query: str, cols: set[str]) -> None:
     args = ["-p", "k=phone"] if "$k" in query else []
     p = run_cli("cypher", query, *args, *loaded.args, "--format", "json", "--limit", "100000", env=loaded.env)
     assert p.returncode == 0, p.stderr

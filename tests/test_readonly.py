@@ -16,33 +16,24 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, run_cli, wipe_neo4j
+from conftest import BACKENDS, Target, empty_target, only_on, run_cli
 from graphmodel.backends import guard
 from graphmodel.errors import QueryError, ReadOnlyViolation, SitegraphError
 from graphmodel.writer import write_survey
 from ledgers import survey_records
 from reliability_helpers import dump
 
-BACKENDS = ["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)]
 SECRET = "TOP-SECRET-7f3a9c"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def loaded(request, tmp_path_factory):
     """A graph holding the full test survey, once per backend for the whole module."""
-    tmp = tmp_path_factory.mktemp("ro")
-    if request.param == "embedded":
-        t = Target("embedded", path=tmp / "graph.db")
-    else:
-        server = request.getfixturevalue("neo4j_server")
-        wipe_neo4j(server)
-        t = Target("neo4j", server=server)
+    t = empty_target(request.param, request, tmp_path_factory.mktemp("ro"))
     b = t.open(write=True)
-    b.install_schema()
     write_survey(b, survey_records(), source="readonly-test")
     b.close()
-    t.tmp = tmp
-    (tmp / "secret.csv").write_text(f"k,v\n{SECRET},42\n", encoding="utf-8")
+    (t.tmp / "secret.csv").write_text(f"k,v\n{SECRET},42\n", encoding="utf-8")
     b = t.open()
     t.baseline = dump(b)
     t.baseline_info = b.info()
@@ -156,9 +147,6 @@ def listener():
     srv.shutdown()
 
 
-ATTACKS = [("both", t) for t in COMMON] + [("embedded", t) for t in EMBEDDED] + [("neo4j", t) for t in NEO4J]
-
-
 def _fill(text: str, t: Target, port: int) -> str:
     return text.replace("{tmp}", str(t.tmp)).replace("{port}", str(port))
 
@@ -185,11 +173,29 @@ def _assert_untouched(t: Target, b, message: str) -> None:
         assert not Path(str(t.path) + ".shadow").exists()
 
 
-@pytest.mark.parametrize("scope,attack", ATTACKS, ids=[f"{s}:{t[:48]}" for s, t in ATTACKS])
-def test_write_through_read_is_refused(loaded, listener, scope, attack):
+def _ids(texts: list[str]) -> list[str]:
+    return [t[:48] for t in texts]
+
+
+@pytest.mark.parametrize("attack", COMMON, ids=_ids(COMMON))
+def test_write_through_read_is_refused(loaded, listener, attack):
     """Library path (prepared queries and briefings use it): each attack raises, nothing changes."""
-    if scope not in ("both", loaded.kind):
-        pytest.skip(f"{scope} dialect")
+    _assert_read_refuses(loaded, listener, attack)
+
+
+@only_on("embedded")
+@pytest.mark.parametrize("attack", EMBEDDED, ids=_ids(EMBEDDED))
+def test_write_through_read_is_refused_ladybug_dialect(loaded, listener, attack):
+    _assert_read_refuses(loaded, listener, attack)
+
+
+@only_on("neo4j")
+@pytest.mark.parametrize("attack", NEO4J, ids=_ids(NEO4J))
+def test_write_through_read_is_refused_neo4j_dialect(loaded, listener, attack):
+    _assert_read_refuses(loaded, listener, attack)
+
+
+def _assert_read_refuses(loaded: Target, listener, attack: str) -> None:
     port, hits = listener
     text = _fill(attack, loaded, port)
     before_cat = _neo4j_catalogue(loaded) if loaded.kind == "neo4j" else None
@@ -274,10 +280,9 @@ def test_legitimate_reads_pass(loaded, text):
     assert res.columns
 
 
+@only_on("embedded")
 def test_embedded_plan_check_catches_what_the_text_check_would_miss(loaded):
     """Layer 2 alone (Ladybug's own EXPLAIN plan) refuses the non-read statements too."""
-    if loaded.kind != "embedded":
-        pytest.skip("Ladybug plans")
     import ladybug
 
     db = ladybug.Database(str(loaded.path), read_only=True)
@@ -304,10 +309,9 @@ def _assert_untouched_embedded_files(t: Target) -> None:
     assert not (t.tmp / "out.csv").exists() and not (t.tmp / "exported").exists()
 
 
+@only_on("neo4j")
 def test_neo4j_plan_check_catches_what_the_text_check_would_miss(loaded):
     """Layer 2 alone (Neo4j's EXPLAIN plan) refuses LOAD CSV, admin commands, procedures."""
-    if loaded.kind != "neo4j":
-        pytest.skip("Neo4j plans")
     import neo4j
 
     s = loaded.server

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
+import operator
 import os
 import re
 import shutil
@@ -118,20 +118,32 @@ class _LadybugTx:
         kinds = {k: t for k, t, _ in all_props(nt)}
         scalar = [k for k, t in kinds.items() if not t.endswith("[]")]
         listed = [k for k, t in kinds.items() if t.endswith("[]")]
-        path = self._csv(nt.label, scalar, ([_csv_cell(r[k]) for k in scalar] for r in records))
+        # csv.writer renders None as an empty cell (NULL), bool as True/False, a date
+        # in ISO form and a float by repr — all as COPY reads them (tests/test_model.py).
+        path = self._csv(nt.label, scalar, map(operator.itemgetter(*scalar), records))
         cols = ", ".join(f"`{k}`" for k in scalar)
         self.conn.execute(f"COPY {nt.label}({cols}) FROM '{_quote(path)}' (HEADER=true, PARALLEL=false)")
-        # list properties: a CSV cell cannot hold items with commas safely; set them after
+        # List properties: COPY's list syntax cannot hold items with commas, so each goes
+        # as one string joined by a separator no item contains, split again in the store.
         for k in listed:
-            rows = [{"k": r[nt.key], "v": r[k]} for r in records if r[k]]
-            for i in range(0, len(rows), 5000):
+            items = [(r[nt.key], r[k]) for r in records if r[k]]
+            joined = [(key, _LIST_SEP.join(v)) for key, v in items]
+            if any(j.count(_LIST_SEP) != len(v) - 1 for (_, j), (_, v) in zip(joined, items)):
+                for i in range(0, len(items), 5000):  # an item holds the separator itself
+                    self.conn.execute(
+                        f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.k}}) SET n.`{k}` = r.v",
+                        {"rows": [{"k": key, "v": v} for key, v in items[i: i + 5000]]},
+                    )
+            elif joined:
+                path = self._csv(f"{nt.label}.{k}", ["k", "v"], joined)
                 self.conn.execute(
-                    f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.k}}) SET n.`{k}` = r.v",
-                    {"rows": rows[i : i + 5000]},
+                    f"LOAD WITH HEADERS (k STRING, v STRING) FROM '{_quote(path)}' (HEADER=true, PARALLEL=false) "
+                    f"MATCH (n:{nt.label} {{`{nt.key}`: k}}) SET n.`{k}` = string_split(v, $sep)",
+                    {"sep": _LIST_SEP},
                 )
 
-    def copy_rels(self, rel: RelType, pairs: list[dict]) -> int:
-        path = self._csv(rel.type, ["from", "to"], ([p["a"], p["b"]] for p in pairs))
+    def copy_rels(self, rel: RelType, pairs: list[tuple]) -> int:
+        path = self._csv(rel.type, ["from", "to"], pairs)
         res = self.conn.execute(f"COPY {rel.type} FROM '{_quote(path)}' (HEADER=true, PARALLEL=false)")
         msg = str(res.get_next()[0]) if res.has_next() else ""
         m = re.match(r"(\d+) tuples", msg)
@@ -147,16 +159,7 @@ class _LadybugTx:
         return _rows(res)
 
 
-def _csv_cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
+_LIST_SEP = "\x1f"  # ASCII unit separator
 
 
 def _quote(path: str) -> str:
