@@ -169,8 +169,16 @@ def main() -> int:
                             wipe(uri)
                         arg = str(n) if mode == "write" else str(csv_dir)
                         extra = [db] if db else []
-                        tries.append(child("bench.bench_load", "--seed", str(a.seed), "--child", mode, kind, arg,
-                                           *extra))
+                        try:
+                            tries.append(child("bench.bench_load", "--seed", str(a.seed), "--child", mode, kind,
+                                               arg, *extra))
+                        except RuntimeError as e:  # e.g. Neo4j's transaction memory limit at 100,000
+                            reason = str(e).strip().splitlines()[-1]
+                            results["runs"].append({"size": n, "backend": kind, "mode": mode, "failed": reason})
+                            print(f"{n:>7} {kind:<8} {mode:<6} failed: {reason}", file=sys.stderr)
+                            break
+                    if not tries:
+                        continue
                     r = min(tries, key=lambda t: t["seconds"])
                     r.update(size=n, backend=kind, mode=mode, generate_seconds=round(gen_s, 2),
                              first_seconds=tries[0]["seconds"], tries=len(tries))
@@ -190,6 +198,9 @@ def main() -> int:
     print("| enterprises | backend | mode | ledger rows | seconds (best) | rows/s | first run s | peak RSS MiB |")
     print("|---:|---|---|---:|---:|---:|---:|---:|")
     for r in results["runs"]:
+        if "failed" in r:
+            print(f"| {r['size']:,} | {r['backend']} | {r['mode']} | — | failed: {r['failed']} | | | |")
+            continue
         print(f"| {r['size']:,} | {r['backend']} | {r['mode']} | {r['rows']:,} | {r['seconds']} | "
               f"{r['rows_per_s']:,} | {r.get('first_seconds', '')} | {r['peak_rss_mib']} |")
     return 0

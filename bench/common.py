@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,16 +43,19 @@ def machine() -> dict:
 def local_neo4j(heap: str | None = None):
     """A private Neo4j 5.26 for the run (NEO4J_URI from the environment wins).
 
-    A whole survey is one transaction, so the heap must hold its transaction state:
-    about 8 GiB for 100,000 enterprises (SITEGRAPH_BENCH_HEAP to change it)."""
+    A whole survey is one transaction, so the heap must hold its transaction state
+    (SITEGRAPH_BENCH_HEAP, SITEGRAPH_BENCH_TX_MEMORY)."""
     heap = heap or os.environ.get("SITEGRAPH_BENCH_HEAP", "8g")
+    # the transaction memory pool (default 70 % of the heap); 0 = bounded by the heap only
+    tx_memory = os.environ.get("SITEGRAPH_BENCH_TX_MEMORY")
     if os.environ.get("NEO4J_URI"):
         yield os.environ["NEO4J_URI"]
         return
     from graphmodel import neo4j_local
 
     home = Path(tempfile.mkdtemp(prefix="sitegraph-bench-neo4j-"))
-    st = neo4j_local.start(home, heap=heap, pagecache="1g")
+    st = neo4j_local.start(home, heap=heap, pagecache="1g",
+                           extra_conf={"db.memory.transaction.total.max": tx_memory} if tx_memory else None)
     os.environ.update(NEO4J_URI=st.uri, NEO4J_USERNAME=st.user, NEO4J_PASSWORD=st.password)
     try:
         yield st.uri
@@ -87,7 +91,19 @@ def peak_rss_mib() -> float:
 
 
 def save(name: str, data: dict) -> Path:
+    """Write the results; runs of other sizes already in the file are kept (a 100,000 run
+    made apart from the 1,000 and 10,000 ones joins them), each with its date and load."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     p = RESULTS / f"{name}.json"
+    stamp = {"date": time.strftime("%Y-%m-%d"), "load_average": data["machine"]["load_average"]}
+    runs = [{**r, "measured": r.get("measured", stamp)} for r in data["runs"]]
+    sizes = {r["size"] for r in runs}
+    if p.exists():
+        try:
+            old = json.loads(p.read_text())
+            runs = [r for r in old.get("runs", []) if r.get("size") not in sizes and "measured" in r] + runs
+        except (ValueError, AttributeError):
+            pass
+    data = {**data, "runs": sorted(runs, key=lambda r: r["size"])}
     p.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     return p

@@ -125,7 +125,8 @@ def status(home: Path = DEFAULT_HOME) -> ServerState | None:
     return st if _alive(st.pid) else None
 
 
-def _write_conf(home: Path, port: int, heap: str, pagecache: str, auth_lockout: bool = True) -> Path:
+def _write_conf(home: Path, port: int, heap: str, pagecache: str, auth_lockout: bool = True,
+                extra: dict[str, str] | None = None) -> Path:
     conf = home / "conf"
     conf.mkdir(parents=True, exist_ok=True)
     (conf / "neo4j.conf").write_text(
@@ -145,6 +146,7 @@ def _write_conf(home: Path, port: int, heap: str, pagecache: str, auth_lockout: 
             "dbms.security.allow_csv_import_from_file_urls=false",
             # a test server sees wrong passwords on purpose; don't lock the right one out
             *([] if auth_lockout else ["dbms.security.auth_max_failed_attempts=0"]),
+            *(f"{k}={v}" for k, v in (extra or {}).items()),
             "",
         ])
     )
@@ -153,8 +155,9 @@ def _write_conf(home: Path, port: int, heap: str, pagecache: str, auth_lockout: 
 
 def start(home: Path = DEFAULT_HOME, port: int | None = None, password: str | None = None,
           heap: str = "1g", pagecache: str = "256m", timeout: float = 120.0,
-          auth_lockout: bool = True) -> ServerState:
-    """Start a server in `home` (or return the one already running there)."""
+          auth_lockout: bool = True, extra_conf: dict[str, str] | None = None) -> ServerState:
+    """Start a server in `home` (or return the one already running there); `extra_conf`
+    adds neo4j.conf settings."""
     home = Path(home)
     running = status(home)
     if running:
@@ -164,14 +167,20 @@ def start(home: Path = DEFAULT_HOME, port: int | None = None, password: str | No
     password = password or os.environ.get("NEO4J_PASSWORD") or secrets.token_urlsafe(12)
     fresh = not (home / "data").exists()
     home.mkdir(parents=True, exist_ok=True)
-    conf = _write_conf(home, port, heap, pagecache, auth_lockout)
+    conf = _write_conf(home, port, heap, pagecache, auth_lockout, extra_conf)
     if fresh:  # set the initial password before the first start
-        subprocess.run(
-            ["java", "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", password,
-             f"--additional-config={conf / 'neo4j.conf'}"],
-            env={**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)},
-            capture_output=True, text=True, check=False,
-        )
+        for attempt in (1, 2):
+            done = subprocess.run(
+                ["java", "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms", "set-initial-password", password,
+                 f"--additional-config={conf / 'neo4j.conf'}"],
+                env={**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)},
+                capture_output=True, text=True, check=False,
+            )
+            if done.returncode == 0:
+                break
+        else:  # without it every login fails and the server locks the client out
+            raise Neo4jLocalError(f"无法设置 Neo4j 初始密码 / set-initial-password failed: "
+                                  f"{(done.stderr or done.stdout)[-800:].replace(password, '***')}")
     log = open(home / "server.log", "ab")
     proc = subprocess.Popen(
         ["java", f"-Xms{heap}", f"-Xmx{heap}", *_JVM_TUNING, *_JVM_OPENS, "-cp", f"{lib}/*", "org.neo4j.server.CommunityEntryPoint",

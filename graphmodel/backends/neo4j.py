@@ -194,6 +194,14 @@ class Neo4jBackend(Backend):
             with self._session(write=True) as s:
                 return s.execute_write(work)
         except TransientError as e:  # still failing after WRITE_RETRY_TIME_S of retries
+            if "MemoryPoolOutOfMemoryError" in (e.code or ""):
+                raise BackendUnavailable(
+                    "本次导入作为一个事务超出了 Neo4j 的事务内存上限（db.memory.transaction.total.max），未写入任何数据；"
+                    "请增大服务器堆内存与该上限，或按乡镇分批导入（每批用 --source 指定来源）/ the survey, written as one "
+                    "transaction, exceeded Neo4j's transaction memory limit (db.memory.transaction.total.max): nothing "
+                    "was written; give the server more heap and a higher limit, or load it township by township "
+                    "(--source per ledger)"
+                ) from e
             raise BackendUnavailable(
                 f"Neo4j 暂时性错误在重试 {WRITE_RETRY_TIME_S:g} 秒后仍未消除（{e.code}），未写入任何数据 / "
                 f"transient error persisted after {WRITE_RETRY_TIME_S:g} s of retries ({e.code}): nothing was written"
