@@ -95,7 +95,9 @@ def save(name: str, data: dict) -> Path:
     made apart from the 1,000 and 10,000 ones joins them), each with its date and load."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     p = RESULTS / f"{name}.json"
-    stamp = {"date": time.strftime("%Y-%m-%d"), "load_average": data["machine"]["load_average"]}
+    stamp = {"date": time.strftime("%Y-%m-%d"), "load_average": data["machine"]["load_average"],
+             "neo4j_heap": os.environ.get("SITEGRAPH_BENCH_HEAP", "8g"),
+             "neo4j_tx_memory": os.environ.get("SITEGRAPH_BENCH_TX_MEMORY", "default (70 % of the heap)")}
     runs = [{**r, "measured": r.get("measured", stamp)} for r in data["runs"]]
     sizes = {r["size"] for r in runs}
     if p.exists():
