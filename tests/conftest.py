@@ -131,6 +131,22 @@ def target(request, tmp_path) -> Target:
 
 
 @pytest.fixture
+def both_backends(request, tmp_path):
+    """An empty graph on each backend at once, open for writing: (embedded, neo4j)."""
+    emb = empty_target("embedded", request, tmp_path).open(write=True)
+    try:
+        neo = empty_target("neo4j", request, tmp_path).open(write=True)
+    except BaseException:
+        emb.close()
+        raise
+    try:
+        yield emb, neo
+    finally:
+        emb.close()
+        neo.close()
+
+
+@pytest.fixture
 def neo4j_target(request) -> Target:
     """An empty Neo4j graph with the schema installed (tests about Neo4j alone)."""
     return empty_target("neo4j", request)

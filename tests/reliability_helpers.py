@@ -86,6 +86,13 @@ def kill_hard(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+def running_queries(driver) -> list[str]:
+    """The texts of the statements Neo4j is running now (a neo4j driver), other than this one."""
+    recs = driver.execute_query("SHOW TRANSACTIONS YIELD currentQuery WHERE NOT currentQuery STARTS WITH 'SHOW' "
+                                "RETURN currentQuery AS q").records
+    return [r["q"] or "" for r in recs]
+
+
 def wait_for(pred, timeout: float, interval: float = 0.05, what: str = "condition"):
     """Poll `pred` until it returns a truthy value; that value, or AssertionError after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -285,32 +285,18 @@ def test_findings_of_the_pack_touch_the_target(survey):
 
 
 @pytest.mark.neo4j
-def test_same_briefing_on_both_backends(neo4j_server, tmp_path):
-    from conftest import wipe_neo4j
-
-    from graphmodel.backends import open_backend
-
-    wipe_neo4j(neo4j_server)
-    import os
-
-    os.environ.update(neo4j_server.env)
-    emb = open_backend(str(tmp_path / "g.db"), write=True, create=True)
-    neo = open_backend(neo4j=neo4j_server.uri, write=True)
-    try:
-        for g in (emb, neo):
-            g.install_schema()
-            D.load(g)
-        for t, pack in (("P1", True), ("B2", False), ("顺发", False), ("B1", False)):
-            a = gather(emb, t, as_of=D.AS_OF, findings=pack, include_personal=t == "B1")
-            b = gather(neo, t, as_of=D.AS_OF, findings=pack, include_personal=t == "B1")
-            assert a.meta["backend"] == "embedded" and b.meta["backend"] == "neo4j"
-            if pack:
-                assert a.findings, a.findings_note  # the pack's rows are compared too
-            assert a.as_dict() == b.as_dict()
-            ha, hb = render_html(a), render_html(b)
-            assert ha != hb  # the backend line differs …
-            assert strip_meta(ha) == strip_meta(hb)  # … and nothing else
-            assert strip_meta(render_markdown(a)) == strip_meta(render_markdown(b))
-    finally:
-        emb.close()
-        neo.close()
+def test_same_briefing_on_both_backends(both_backends):
+    emb, neo = both_backends
+    for g in (emb, neo):
+        D.load(g)
+    for t, pack in (("P1", True), ("B2", False), ("顺发", False), ("B1", False)):
+        a = gather(emb, t, as_of=D.AS_OF, findings=pack, include_personal=t == "B1")
+        b = gather(neo, t, as_of=D.AS_OF, findings=pack, include_personal=t == "B1")
+        assert a.meta["backend"] == "embedded" and b.meta["backend"] == "neo4j"
+        if pack:
+            assert a.findings, a.findings_note  # the pack's rows are compared too
+        assert a.as_dict() == b.as_dict()
+        ha, hb = render_html(a), render_html(b)
+        assert ha != hb  # the backend line differs …
+        assert strip_meta(ha) == strip_meta(hb)  # … and nothing else
+        assert strip_meta(render_markdown(a)) == strip_meta(render_markdown(b))

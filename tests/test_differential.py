@@ -1,7 +1,7 @@
 """The same survey in both backends must give identical rows from every query.
 
-One test holds both backends at once: an embedded graph in tmp_path and the Neo4j
-server of the `neo4j_server` fixture. Rows are compared after the runner's client-side
+One test holds both backends at once (conftest's `both_backends`: an embedded graph in
+tmp_path and the session's Neo4j server). Rows are compared after the runner's client-side
 ordering, value by value (floats to a relative 1e-9: sums may be added up in another
 order), with personal columns included and with non-default parameters too.
 """
@@ -10,12 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import math
-import os
 
 import pytest
 
-from conftest import wipe_neo4j
-from graphmodel.backends import open_backend
 from graphmodel.writer import write_survey
 from queries.runner import load_catalogue, run_query
 
@@ -49,23 +46,8 @@ def diff_rows(qid: str, a: list[dict], b: list[dict]) -> list[str]:
     return out
 
 
-@pytest.fixture
-def both(neo4j_server, tmp_path):
-    wipe_neo4j(neo4j_server)
-    os.environ.update(neo4j_server.env)
-    emb = open_backend(str(tmp_path / "diff.db"), write=True, create=True)
-    neo = open_backend(neo4j=neo4j_server.uri, write=True)
-    try:
-        for g in (emb, neo):
-            g.install_schema()
-        yield emb, neo
-    finally:
-        emb.close()
-        neo.close()
-
-
-def test_identical_rows_on_both_backends(both):
-    emb, neo = both
+def test_identical_rows_on_both_backends(both_backends):
+    emb, neo = both_backends
     survey = generate(250, 11)
     for g in (emb, neo):
         write_survey(g, survey.records, source="diff")

@@ -25,7 +25,7 @@ from conftest import run_cli
 from graphmodel import neo4j_local
 from graphmodel.backends import open_backend
 from loaders.generate import generate, write_survey_files
-from reliability_helpers import cli_env, dump, kill_hard, node_count, popen_cli, wait_for
+from reliability_helpers import cli_env, dump, kill_hard, node_count, popen_cli, running_queries, wait_for
 
 S1_N, S2_N, S3_N = 300, 2000, 600  # S3: the load interrupted on Neo4j (its write phase is slower)
 
@@ -251,12 +251,6 @@ def _open_neo4j(st):
     return open_backend(neo4j=f"{scheme}://{quote(st.user, safe='')}:{quote(st.password, safe='')}@{host}")
 
 
-def _running_queries(d) -> list[str]:
-    recs = d.execute_query("SHOW TRANSACTIONS YIELD currentQuery WHERE NOT currentQuery STARTS WITH 'SHOW' "
-                           "RETURN currentQuery AS q").records
-    return [r["q"] or "" for r in recs]
-
-
 @pytest.mark.neo4j
 def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
     import neo4j
@@ -341,7 +335,7 @@ def test_neo4j_killed_mid_load_loses_nothing(surveys, own_neo4j):
     q = popen_cli("--debug", "cypher", slow, "--neo4j", st2.uri, "--timeout", "600",
                   env={**env2, "SITEGRAPH_NEO4J_RETRY_S": "2"})
     with neo4j.GraphDatabase.driver(st2.uri, auth=(st2.user, st2.password)) as d:
-        wait_for(lambda: q.poll() is not None or any("100000" in x for x in _running_queries(d)), 120)
+        wait_for(lambda: q.poll() is not None or any("100000" in x for x in running_queries(d)), 120)
     neo4j_local.kill(home)
     stdout, stderr = q.communicate(timeout=300)
     assert q.returncode == 1

@@ -21,7 +21,7 @@ from conftest import run_cli
 from graphmodel.backends import open_backend
 from graphmodel.backends.neo4j import WRITE_RETRY_TIME_S
 from loaders.generate import GeneratedSurvey, generate, write_survey_files
-from reliability_helpers import cli_env, dump, popen_cli, wait_for
+from reliability_helpers import cli_env, dump, popen_cli, running_queries, wait_for
 
 
 def _driver(t):
@@ -35,12 +35,6 @@ def _past_enterprises(q: str) -> bool:
     """A statement of the load's write transaction on a label after Enterprise (the writer's
     fetch returns every property, the checks before it only keys)."""
     return ("AS `loaded_at`" in q or " SET " in q) and "(n:Enterprise" not in q and "(n:" in q
-
-
-def _running(d) -> list[str]:
-    recs = d.execute_query("SHOW TRANSACTIONS YIELD currentQuery WHERE NOT currentQuery STARTS WITH 'SHOW' "
-                           "RETURN currentQuery AS q").records
-    return [r["q"] or "" for r in recs]
 
 
 @pytest.mark.neo4j
@@ -71,7 +65,7 @@ def test_deadlock_during_load_is_retried_and_the_load_succeeds(neo4j_target, tmp
             out = {}
             try:
                 # once the load has updated the enterprise (it reads the next labels), tx2 asks for it
-                wait_for(lambda: loader.poll() is not None or any(_past_enterprises(q) for q in _running(mon)),
+                wait_for(lambda: loader.poll() is not None or any(_past_enterprises(q) for q in running_queries(mon)),
                          300, interval=0.005, what="the load to pass the enterprises")
 
                 def second():
@@ -148,7 +142,7 @@ def test_library_counts_retries(neo4j_target, caplog):
 
         th = threading.Thread(target=load)
         th.start()
-        wait_for(lambda: not th.is_alive() or any(_past_enterprises(q) for q in _running(mon)), 300, interval=0.005)
+        wait_for(lambda: not th.is_alive() or any(_past_enterprises(q) for q in running_queries(mon)), 300, interval=0.005)
         try:
             tx2.run("MATCH (e:Enterprise {uscc: $x}) SET e.name = e.name", x=x["uscc"]).consume()
             time.sleep(0.5)
