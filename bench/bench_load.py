@@ -1,18 +1,23 @@
 """Load speed: generated Yangquan surveys of 1k, 10k and 100k enterprises into each backend.
 
     python -m bench.bench_load [SIZES…] [--seed S] [--naive-limit N] [--repeat R] [--cold]
-                               [--backends embedded neo4j]
+                               [--backends embedded neo4j] [--formats csv xlsx]
+                               [--xlsx-openpyxl] [--results NAME]
 
 For each size and backend, in a fresh process each (so peak RSS is that run's own):
 - `write`: the records of the survey written by graphmodel.writer (the database stage);
 - `load`: `sitegraph load` of the survey as CSV files — read, parse, validate, write;
+- `load-xlsx`: the same survey as one .xlsx workbook (read by calamine), end to end;
+  with --xlsx-openpyxl also `load-xlsx-openpyxl`, the workbook read by openpyxl alone
+  (the reader before calamine, for comparison);
 - `reload`: the same survey again (idempotent: nothing written);
 and on Neo4j a naive baseline in the same run: one neomodel `save()` per record and one
 `connect()` per relationship, on the first N records (default 3000; it is a rate).
 Neo4j first loads a 300-enterprise survey (then wiped), as a long-running server has
 warm code and plans; --cold skips it. With --repeat R each run is made R times (each
 on an empty database) and the best is reported beside the first. Results go to
-bench/results/load.json and a markdown table on stdout.
+bench/results/load.json (--results NAME: bench/results/NAME.json) and a markdown table
+on stdout.
 """
 from __future__ import annotations
 
@@ -65,15 +70,19 @@ def run_write(kind: str, n: int, seed: int, db: str | None) -> dict:
             "rows_per_s": round(rows / secs), "reload_seconds": round(resecs, 2), "peak_rss_mib": peak_rss_mib()}
 
 
-def run_load(kind: str, path: str, db: str | None) -> dict:
+def run_load(kind: str, path: str, db: str | None, openpyxl_only: bool = False) -> dict:
     from loaders.survey import load
 
+    if openpyxl_only:  # the workbook read as before calamine: openpyxl's streaming reader
+        import loaders.readers
+
+        loaders.readers._open_xlsx_calamine = lambda s: False
     b = _open(kind, db)
     t = time.perf_counter()
     out = load(path, b, source="bench")
     secs = time.perf_counter() - t
     b.close()
-    rows = sum(r.created + r.updated + r.unchanged for r in out.report.labels.values())
+    rows = sum(r.records for r in out.report.labels.values())
     return {"rows": rows, "seconds": round(secs, 2), "rows_per_s": round(rows / secs), "peak_rss_mib": peak_rss_mib()}
 
 
@@ -121,6 +130,16 @@ def run_naive(n: int, seed: int, limit: int) -> dict:
             "peak_rss_mib": peak_rss_mib()}
 
 
+def _xlsx_ratio(results: dict) -> None:
+    """xlsx end to end against the CSV end to end (best runs), per size and backend."""
+    best = {(r["size"], r["backend"], r["mode"]): r["seconds"] for r in results["runs"] if "seconds" in r}
+    for (n, kind, mode), secs in sorted(best.items()):
+        if mode.startswith("load-xlsx") and (n, kind, "load") in best:
+            ratio = round(secs / best[(n, kind, "load")], 2)
+            results.setdefault("xlsx_vs_csv", []).append({"size": n, "backend": kind, "mode": mode, "ratio": ratio})
+            print(f"{n:>7} {kind:<8} {mode} / load (csv): {ratio}x", file=sys.stderr)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("sizes", nargs="*", type=int, default=[1000, 10000, 100000])
@@ -129,14 +148,18 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="runs per size, backend and mode; the best is kept")
     ap.add_argument("--backends", nargs="+", choices=["embedded", "neo4j"], default=["embedded", "neo4j"])
     ap.add_argument("--cold", action="store_true", help="no warm-up load on the fresh Neo4j server")
+    ap.add_argument("--formats", nargs="+", choices=["csv", "xlsx"], default=["csv", "xlsx"],
+                    help="ledger formats loaded end to end")
+    ap.add_argument("--xlsx-openpyxl", action="store_true", help="also load the workbook read by openpyxl alone")
+    ap.add_argument("--results", default="load", help="bench/results/NAME.json")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:  # inside a fresh process
         mode, kind, *rest = a.child
         if mode == "write":
             out = run_write(kind, int(rest[0]), a.seed, rest[1] if len(rest) > 1 else None)
-        elif mode == "load":
-            out = run_load(kind, rest[0], rest[1] if len(rest) > 1 else None)
+        elif mode in ("load", "load-openpyxl"):
+            out = run_load(kind, rest[0], rest[1] if len(rest) > 1 else None, openpyxl_only=mode == "load-openpyxl")
         else:
             out = run_naive(int(rest[0]), a.seed, a.naive_limit)
         print(json.dumps(out))
@@ -144,7 +167,9 @@ def main() -> int:
 
     results = {"machine": machine(), "seed": a.seed, "runs": []}
     tmp = Path(tempfile.mkdtemp(prefix="sitegraph-bench-"))
-    with local_neo4j() as uri:
+    from contextlib import nullcontext
+
+    with local_neo4j() if "neo4j" in a.backends else nullcontext() as uri:
         if not a.cold and "neo4j" in a.backends:
             # A production server is long-running: its JVM is warm and it has planned the
             # load statements before. One small load first, then the figures (--cold: none).
@@ -159,18 +184,25 @@ def main() -> int:
             gen_s = time.perf_counter() - t
             csv_dir = tmp / f"survey-{n}"
             write_survey_files(survey, csv_dir, format="csv")
+            ledgers = {"load": str(csv_dir)} if "csv" in a.formats else {}
+            if "xlsx" in a.formats:
+                write_survey_files(survey, tmp / f"survey-{n}-xlsx", format="xlsx")
+                ledgers["load-xlsx"] = str(tmp / f"survey-{n}-xlsx" / "survey.xlsx")
+                if a.xlsx_openpyxl:
+                    ledgers["load-xlsx-openpyxl"] = ledgers["load-xlsx"]
             del survey
             for kind in a.backends:
-                for mode in ("write", "load"):
+                for mode in ("write", *ledgers):
                     tries = []
                     for i in range(a.repeat):  # each on an empty database
                         db = str(tmp / f"{kind}-{mode}-{n}-{i}.db") if kind == "embedded" else None
                         if kind == "neo4j":
                             wipe(uri)
-                        arg = str(n) if mode == "write" else str(csv_dir)
+                        arg = str(n) if mode == "write" else ledgers[mode]
                         extra = [db] if db else []
+                        run = {"write": "write", "load-xlsx-openpyxl": "load-openpyxl"}.get(mode, "load")
                         try:
-                            tries.append(child("bench.bench_load", "--seed", str(a.seed), "--child", mode, kind,
+                            tries.append(child("bench.bench_load", "--seed", str(a.seed), "--child", run, kind,
                                                arg, *extra))
                         except RuntimeError as e:  # e.g. Neo4j's transaction memory limit at 100,000
                             reason = str(e).strip().splitlines()[-1]
@@ -194,7 +226,8 @@ def main() -> int:
                 results["runs"].append(r)
                 print(f"{n:>7} neo4j    naive  {r['rows']:>8} rows {r['seconds']:>7}s {r['rows_per_s']:>8} rows/s",
                       file=sys.stderr)
-    save("load", results)
+    _xlsx_ratio(results)
+    save(a.results, results)
     print("| enterprises | backend | mode | ledger rows | seconds (best) | rows/s | first run s | peak RSS MiB |")
     print("|---:|---|---|---:|---:|---:|---:|---:|")
     for r in results["runs"]:

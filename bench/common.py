@@ -85,6 +85,14 @@ def child(module: str, *args: str) -> dict:
 
 
 def peak_rss_mib() -> float:
+    """Peak RSS of this process image. Not ru_maxrss: Linux keeps that across exec, so a
+    child of a big parent (the bench, after generating a survey) reports the parent's."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

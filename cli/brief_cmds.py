@@ -14,12 +14,13 @@ import typer
 
 from graphmodel.errors import SitegraphError
 
-from .common import DbOpt, Neo4jOpt, backend, err
+from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, backend, check_writable, err, make_parents, write_text_atomic,
+                     writing)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("brief")(brief)
-    app.command("demo")(demo)
+    app.command("brief", short_help="检查简报：责任链、断点、隐患、检查清单 / an inspector's briefing")(brief)
+    app.command("demo", short_help="一键演示：生成、导入、查询、简报 / the whole pipeline on a synthetic survey")(demo)
 
 
 class BriefFormat(str, enum.Enum):
@@ -71,8 +72,12 @@ def brief(
         "--include-personal", help="显示个人信息（主要负责人、联系电话、整改责任人、检查人员）/ show personal data")] = False,
     no_findings: Annotated[bool, typer.Option(
         "--no-findings", help="不运行查询包（更快）/ skip the query pack (faster)")] = False,
+    summary: Annotated[bool, typer.Option(
+        "--summary", help="只生成一页 A4 摘要：基本情况、责任链断点、重大隐患、现场必查十项和签字栏 / "
+                          "one A4 page only: the site, chain breaks, major hazards, ten things to check, signatures")] = False,
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
+    lang: LangOpt = Lang.zh,
 ) -> None:
     """检查简报：一个园区、建筑或企业的责任链、断点、隐患和现场检查清单（可打印的单个 HTML）/
     an inspector's briefing: responsibility chain, gaps, hazards and a visit checklist."""
@@ -81,11 +86,15 @@ def brief(
     from .briefing_render import output_format, render_html, render_markdown
 
     day = parse_date(as_of) or dt.date.today()
+    if out is not None and str(out) != "-":  # before the briefing is gathered: can it be written?
+        check_writable(out, what=("简报", "briefing"))
+    elif out is None:  # briefing-<id>.html here
+        check_writable(Path("briefing.html"), what=("简报", "briefing"))
     with backend(db, neo4j) as b:
         t0 = time.perf_counter()
         brief_ = gather(b, target, as_of=day, include_personal=include_personal, findings=not no_findings)
     fmt = output_format(None if out is None or str(out) == "-" else out, format.value if format else None)
-    text = render_markdown(brief_) if fmt == "md" else render_html(brief_)
+    text = render_markdown(brief_, summary=summary) if fmt == "md" else render_html(brief_, summary=summary)
     s = brief_.summary
     what = (f"{brief_.target.kind_zh} {brief_.target.id} {brief_.target.name}：建筑 {s['buildings']}，租赁 {s['tenancies']}，"
             f"责任链断点 {s['breaks']}，未整改隐患 {s['open_hazards']}（重大 {s['open_major']}，逾期 {s['overdue']}）"
@@ -96,11 +105,13 @@ def brief(
         sys.stdout.write(text)
         err(f"简报 / briefing — {what}")
         return
-    path = out or Path(f"briefing-{_safe_name(brief_.target.id)}.{'md' if fmt == 'md' else 'html'}")
+    path = out or Path(f"briefing-{_safe_name(brief_.target.id)}{'-summary' if summary else ''}."
+                       f"{'md' if fmt == 'md' else 'html'}")
     if path.exists() and path.is_dir():
         raise typer.BadParameter(f"{path} 是文件夹 / is a folder", param_hint="--out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    make_parents(path, what=("简报", "briefing"))
+    with writing(path, ("简报", "briefing")):
+        write_text_atomic(path, text)
     err(f"已生成简报 / briefing written: {path}（{time.perf_counter() - t0:.1f} 秒）")
     err(f"  {what}")
     if not include_personal:
@@ -116,6 +127,7 @@ def demo(
                                       metavar="DIR")] = Path("sitegraph-demo"),
     enterprises: Annotated[int, typer.Option("--enterprises", "-n", min=20, help="企业数 / number of enterprises")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="随机种子 / random seed")] = 1,
+    lang: LangOpt = Lang.zh,
 ) -> None:
     """一键演示：生成阳泉合成台账、导入嵌入式图库、运行全部查询、写出结果工作簿和发现最多的园区的检查简报。
     每次运行都在 DIR 中重新生成（旧的演示库会被替换）/ one-command demo: generate a Yangquan survey, load it,
@@ -136,7 +148,8 @@ def demo(
     t0 = time.perf_counter()
     if dir.exists() and not dir.is_dir():
         raise typer.BadParameter(f"{dir} 不是文件夹 / is not a folder", param_hint="--dir")
-    dir.mkdir(parents=True, exist_ok=True)
+    check_writable(dir, folder=True, what=("演示文件夹", "demo folder"))
+    make_parents(dir, folder=True, what=("演示文件夹", "demo folder"))
     db_path = dir / "sitegraph.db"
     # Start afresh: the demo owns these files in DIR and nothing else there is touched.
     for name in ("sitegraph.db", "sitegraph.db.wal"):
@@ -155,7 +168,7 @@ def demo(
     try:
         ensure_schema(b)
         outcome = load(survey_path, b, source=f"yangquan-demo-{seed}")
-        loaded = sum(r.created + r.updated + r.unchanged for r in outcome.report.labels.values())
+        loaded = sum(r.records for r in outcome.report.labels.values())
 
         err("[3/5] 运行查询包 / running the query pack …")
         specs = runner.load_catalogue()
@@ -169,7 +182,7 @@ def demo(
                 failed.append(spec.id)
                 err(f"      查询 {spec.id} 未能运行 / failed: {e}")
         workbook = dir / WORKBOOK_NAME
-        write_pack_workbook(workbook, runs)
+        write_pack_workbook(workbook, runs, where=f"{b.kind} {b.location}")
 
         err("[4/5] 选出发现最多的园区厂区并生成检查简报 / briefing of the site with the most findings …")
         counts = findings_per_site(b, runs)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from queries.briefing import BAD, NA, OK, STATE_ZH, UNKNOWN, Briefing, Duty, responsibility_graph
-
-# Checklist items about the building itself (the same for every lessor on it).
-BUILDING_ITEMS = ("land", "three_sim", "structure", "fire_accept", "fire_layout", "illegal_build")
+from queries.briefing import (
+    BAD, BUILDING_ITEMS, NA, OK, STATE_ZH, UNKNOWN, Briefing, Duty, priority_checks, responsibility_graph,
+    visit_checks,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -31,8 +31,23 @@ FONT_STACK = ('"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "Pin
 
 # A building's diagram shows at most this many link nodes; the tables list them all.
 MAX_LINKS_DRAWN = 48
+# Diagrams drawn in one briefing: those of the buildings with the most chain breaks (a
+# page each in print; the per-building tables carry every link of every building).
+MAX_DIAGRAMS = 3
+
+# The one-page summary (also page 1 of the full briefing): how many of each list it shows.
+SUMMARY_CHECKS = 10
+SUMMARY_MAJOR = 3
+SUMMARY_BREAKS = 6  # plus the major-hazard rows left unused
+# Long lists of the full briefing: findings' subjects shown per query, inspections shown.
+MAX_FINDING_TAGS = 12
+MAX_INSPECTIONS = 20
 
 PERSONAL_FIELDS = "主要负责人、联系电话、整改责任人、检查人员"
+
+# What a chain break is about (Break.link_kind), for the break tables.
+LINK_ZH = {"tenancy": "租赁", "contract": "外包", "dispatch": "派遣", "operation": "作业", "building": "建筑",
+           "inspection": "检查"}
 
 
 # --------------------------------------------------------------------------------------
@@ -96,6 +111,8 @@ def _node_lines(b: Briefing, g, n: str) -> list[str]:
         roles = []
         if a.get("owner"):
             roles.append("产权")
+        if a.get("manager"):
+            roles.append("统一管理")
         unlinked = False
         for pred in g.predecessors(n):
             rel = g.edges[pred, n].get("rel")
@@ -114,6 +131,7 @@ def _node_lines(b: Briefing, g, n: str) -> list[str]:
         t = b.tenancies[a["id"]]
         p = t.props
         facts = "·".join(x for x in (
+            "地下" if p.get("underground") else "",  # first: the line is clipped
             f"{p['area']:g}㎡" if p.get("area") is not None else "",
             f"{p['workers']}人" if p.get("workers") is not None else "",
             f"{p['goods_fire_class']}类" if p.get("goods_fire_class") else "") if x)
@@ -121,7 +139,8 @@ def _node_lines(b: Briefing, g, n: str) -> list[str]:
                 _clip(facts or "面积人数未填", 11), _gap_line(t.duties, t.two_way_gap)]
     if kind == "contract":
         c = b.contracts[a["id"]]
-        return [_clip(a["id"], 11), _clip("外包·" + (c.props.get("kind") or "类型未填"), 11),
+        return [_clip(a["id"], 11), _clip(("动火邻近易燃·" if a.get("hot_work") else "外包·")
+                                          + (c.props.get("kind") or "类型未填"), 11),
                 _gap_line(c.duties, c.two_way_gap)]
     if kind == "dispatch":
         d = b.dispatch[a["id"]]
@@ -392,23 +411,103 @@ def _env(markdown: bool = False):
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters.update(yn=_md_yn if markdown else _yn, num=_num, date=_date, join=_join, md=_md,
-                       state=_state, duty=_duty_cell, mark=_mark)
-    env.globals.update(STATE_ZH=STATE_ZH, OK=OK, BAD=BAD, UNKNOWN=UNKNOWN, NA=NA,
+                       state=_state, duty=_duty_cell, mark=_mark, css_str=_css_str)
+    env.globals.update(STATE_ZH=STATE_ZH, OK=OK, BAD=BAD, UNKNOWN=UNKNOWN, NA=NA, LINK_ZH=LINK_ZH,
                        PERSONAL_FIELDS=PERSONAL_FIELDS, FONT_STACK=FONT_STACK)
     return env
 
 
-def _context(b: Briefing, diagrams: bool) -> dict:
+def _css_str(v) -> Markup:
+    """A CSS string literal (for @page margin boxes): quotes, backslashes, < and > escaped."""
+    out = []
+    for ch in str(v or ""):
+        out.append(f"\\{ord(ch):x} " if ch in '"\\<>&\'' or ord(ch) < 32 else ch)
+    return Markup('"' + "".join(out) + '"')
+
+
+def drawn_buildings(b: Briefing) -> list[str]:
+    """The buildings whose diagram is drawn: most chain breaks, then deepest lease chain, then most links."""
+    breaks: dict[str, int] = {}
+    for x in b.breaks:
+        breaks[x.building_id] = breaks.get(x.building_id, 0) + 1
+    cands = [bb for bb in b.buildings if bb.tenancies or bb.contracts or bb.dispatch or bb.operations or bb.hazards]
+    cands.sort(key=lambda bb: (-breaks.get(bb.building_id, 0), -bb.max_depth,
+                               -(len(bb.tenancies) + len(bb.contracts) + len(bb.dispatch) + len(bb.operations)),
+                               bb.building_id))
+    return sorted(bb.building_id for bb in cands[:MAX_DIAGRAMS])
+
+
+def identity(b: Briefing) -> list[tuple[str, str]]:
+    """The target's name plate for the first page: where it is and who runs and owns it."""
+    t = b.target
+    out: list[tuple[str, str]] = []
+    if t.kind == "enterprise":
+        e = b.enterprises.get(t.id, {})
+        out.append(("统一社会信用代码", t.id))
+        out.append(("地址", e.get("address") or "、".join(x for x in (e.get("county"), e.get("township")) if x) or "未填"))
+        if e.get("licensed_address") and e.get("licensed_address") != e.get("address"):
+            out.append(("登记许可地址", e["licensed_address"]))
+        out.append(("行业 / 状态", f"{e.get('sector') or '未填'} / {e.get('status') or '在产'}"))
+    else:
+        site = b.sites.get(t.id) if t.kind == "site" else (b.sites.get(b.site_path[0]["site_id"]) if b.site_path else None)
+        bb = b.building(t.id) if t.kind == "building" else None
+        place = (bb.props if bb else None) or site or {}
+        where = "".join(x for x in (place.get("county"), place.get("township")) if x) or "未填"
+        if b.site_path:
+            where += "，" + " › ".join(s["name"] or s["site_id"] for s in reversed(b.site_path))
+        out.append(("地址", where))
+        ops = [s for s in b.site_path if s.get("operator_uscc")]
+        out.append(("运营管理单位", "；".join(f"{b.ent_name(s['operator_uscc'])}（{s['name'] or s['site_id']}）"
+                                        for s in ops) if ops else "台账未填"))
+        owners: dict[str, int] = {}
+        for x in b.buildings:
+            if x.owner:
+                owners[x.owner] = owners.get(x.owner, 0) + 1
+        top = sorted(owners, key=lambda u: (-owners[u], u))
+        text = "、".join(f"{b.ent_name(u)}（{owners[u]} 栋）" if t.kind != "building" else b.ent_name(u) for u in top[:3])
+        if len(top) > 3:
+            text += f" 等 {len(top)} 家"
+        out.append(("产权单位", text or "台账未填"))
+    out.append(("统计截至", _date(b.as_of)))
+    return out
+
+
+def inspected_party(b: Briefing) -> str:
+    """The party that signs for the inspected side, when the data says who it is."""
+    t = b.target
+    if t.kind == "enterprise":
+        return t.name
+    if t.kind == "building":
+        bb = b.building(t.id)
+        return b.ent_name(bb.owner) if bb and bb.owner else ""
+    op = next((s["operator_uscc"] for s in b.site_path if s.get("operator_uscc")), None)
+    return b.ent_name(op) if op else ""
+
+
+def kpi_cards(b: Briefing) -> list[dict]:
+    """The KPI strip: (key, figure, label, warn); each figure is the length of the list
+    below it on the page (queries.briefing.KPI_LISTS)."""
+    s = b.summary
+    c = [
+        ("buildings", "建筑", False), ("enterprises", "相关企业", False),
+        ("tenancies", f"租赁（最深 {s['max_depth']} 级）", False), ("contracts", "外包外委", False),
+        ("high_risk", f"高风险作业 场所{s['operations']}·外包{s['contract_high_risk']}", False),
+        ("dispatch", "劳务派遣", False), ("breaks", "责任链断点", True), ("open_major", "未整改重大隐患", True),
+        ("open_hazards", "未整改隐患", True), ("overdue", "逾期未整改", True), ("findings", "查询包发现", True),
+    ]
+    out = [{"key": k, "value": s[k], "label": label, "warn": bool(warn and s[k])} for k, label, warn in c]
+    out.append({"key": "workers", "value": s["workers"], "label": "入驻人数", "warn": False})
+    return out
+
+
+def _context(b: Briefing, diagrams: bool, summary_only: bool = False) -> dict:
     svgs = {}
-    if diagrams:
-        for bb in b.buildings:
-            if not (bb.tenancies or bb.contracts or bb.dispatch or bb.operations or bb.hazards):
-                continue
-            svgs[bb.building_id] = Markup(diagram_svg(b, bb.building_id))
+    drawn = drawn_buildings(b) if diagrams and not summary_only else []
+    for bid in drawn:
+        svgs[bid] = Markup(diagram_svg(b, bid))
     by_query: dict[str, list] = {}
     for f in b.findings or []:
         by_query.setdefault(f.query_id, []).append(f)
-    focus = focus_items(b)
     # Items to verify on site, per subject; a building's own conditions once per building.
     detail, seen = [], set()
     for r in [r for r in b.checklist if r.role == "lessor"] + [r for r in b.checklist if r.role == "lessee"]:
@@ -429,13 +528,30 @@ def _context(b: Briefing, diagrams: bool) -> dict:
     conditions = {bb.building_id: building_conditions(bb.props) for bb in b.buildings}
     trivial = [bb.building_id for bb in b.buildings
                if not (bb.tenancies or bb.contracts or bb.dispatch or bb.operations or bb.hazards)]
-    return {"b": b, "s": b.summary, "svgs": svgs, "rel_path": rel_path, "conditions": conditions,
-            "subject_label": lambda f: subject_label(b, f),
+    checks = priority_checks(b)
+    majors = b.open_major
+    n_major = min(len(majors), SUMMARY_MAJOR)
+    dispatch_home: dict[str, str] = {}  # a dispatch listed under several buildings counts under the first
+    for bb in b.buildings:
+        for did in bb.dispatch:
+            dispatch_home.setdefault(did, bb.building_id)
+    hrw_by_building: dict[str | None, list] = {}
+    for x in b.high_risk_work:
+        hrw_by_building.setdefault(x.building_id, []).append(x)
+    return {"b": b, "s": b.summary, "svgs": svgs, "drawn": drawn, "rel_path": rel_path, "conditions": conditions,
+            "subject_label": lambda f: subject_label(b, f), "summary_only": summary_only,
             "loose_dispatch": [d for d in b.dispatch if not any(d in bb.dispatch for bb in b.buildings)],
-            "trivial": trivial, "findings_by_query": by_query, "focus": focus,
+            "trivial": trivial, "findings_by_query": by_query,
             "lessor_rows": [r for r in b.checklist if r.role == "lessor"],
             "lessee_rows": [r for r in b.checklist if r.role == "lessee"], "check_detail": detail,
-            "hazards_by_id": {h["hazard_id"]: h for h in b.hazards}}
+            "hazards_by_id": {h["hazard_id"]: h for h in b.hazards},
+            "kpis": kpi_cards(b), "identity": identity(b), "inspected_party": inspected_party(b),
+            "checks": checks, "top_checks": visit_checks(b, SUMMARY_CHECKS),
+            "top_major": majors[:SUMMARY_MAJOR], "top_breaks": b.breaks[:SUMMARY_BREAKS + SUMMARY_MAJOR - n_major],
+            "hrw_by_building": hrw_by_building, "dispatch_home": dispatch_home,
+            "own_dispatch": {bb.building_id: [d for d in bb.dispatch if dispatch_home[d] == bb.building_id]
+                             for bb in b.buildings}, "MAX_FINDING_TAGS": MAX_FINDING_TAGS,
+            "MAX_INSPECTIONS": MAX_INSPECTIONS}
 
 
 # A building's own conditions: (key, violation?) — 出租厂房是否具备安全生产条件.
@@ -470,35 +586,13 @@ def subject_label(b: Briefing, f) -> str:
     return "：".join(parts) or f.subject
 
 
-def focus_items(b: Briefing) -> list[tuple[str, str]]:
-    """The few things to look at first on site: (severity, text), most urgent first."""
-    out: list[tuple[str, str]] = []
-    for h in b.open_hazards:
-        if h["level"] == "重大":
-            od = f"，已逾期（时限 {h['deadline']}）" if h["overdue"] else (f"，时限 {h['deadline']}" if h.get("deadline") else "，未定整改时限")
-            out.append(("high", f"重大隐患 {h['hazard_id']}（{b.ent_name(h['uscc'])}，{h.get('building_id') or '未注明建筑'}）"
-                                f"：{h['description']}{od}"))
-    for x in b.breaks:
-        if x.severity == "high":
-            out.append(("high", x.text))
-    for h in b.open_hazards:
-        if h["level"] != "重大" and h["overdue"]:
-            out.append(("medium", f"隐患 {h['hazard_id']} 逾期未整改（时限 {h['deadline']}）：{h['description']}"))
-    for x in b.breaks:
-        if x.severity != "high":
-            out.append(("medium", x.text))
-    unknown = sum(1 for r in b.checklist for i in r.items if i.state == UNKNOWN)
-    if unknown:
-        out.append(("info", f"检查清单中有 {unknown} 项台账未填（未排查），需现场核实"))
-    return out
+def render_html(b: Briefing, *, diagrams: bool = True, summary: bool = False) -> str:
+    """The briefing page; `summary`: only its first page (one A4 sheet with the signature block)."""
+    return _env().get_template("briefing.html.j2").render(**_context(b, diagrams, summary))
 
 
-def render_html(b: Briefing, *, diagrams: bool = True) -> str:
-    return _env().get_template("briefing.html.j2").render(**_context(b, diagrams))
-
-
-def render_markdown(b: Briefing) -> str:
-    return _env(markdown=True).get_template("briefing.md.j2").render(**_context(b, diagrams=False))
+def render_markdown(b: Briefing, *, summary: bool = False) -> str:
+    return _env(markdown=True).get_template("briefing.md.j2").render(**_context(b, False, summary))
 
 
 def output_format(out: str | Path | None, fmt: str | None = None) -> str:
@@ -509,10 +603,11 @@ def output_format(out: str | Path | None, fmt: str | None = None) -> str:
     return "html"
 
 
-def write_briefing(b: Briefing, out: str | Path, fmt: str | None = None) -> Path:
+def write_briefing(b: Briefing, out: str | Path, fmt: str | None = None, *, summary: bool = False) -> Path:
     """Write the briefing to `out` (.html or .md) and return the path."""
     out = Path(out)
-    text = render_markdown(b) if output_format(out, fmt) == "md" else render_html(b)
+    text = (render_markdown(b, summary=summary) if output_format(out, fmt) == "md"
+            else render_html(b, summary=summary))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     return out

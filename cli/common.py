@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import enum
+import errno
+import os
+import shutil
 import sys
+import tempfile
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
 import typer
@@ -34,7 +39,43 @@ class Lang(str, enum.Enum):
     en = "en"
 
 
-LangOpt = Annotated[Lang, typer.Option("--lang", help="提示语言 / message language")]
+# The language of messages for this run: --lang (any command), else $SITEGRAPH_LANG, else zh.
+# main() sets it from argv before parsing, so that usage errors follow it too.
+_LANG = {"value": Lang.zh}
+
+
+def set_lang(lang: "Lang | str | None") -> Lang:
+    try:
+        _LANG["value"] = Lang(lang.value if isinstance(lang, Lang) else (lang or "zh"))
+    except ValueError:
+        _LANG["value"] = Lang.zh
+    return _LANG["value"]
+
+
+def lang() -> Lang:
+    return _LANG["value"]
+
+
+def t(zh: str, en: str) -> str:
+    """The message in this run's language."""
+    return en if _LANG["value"] is Lang.en else zh
+
+
+def _lang_callback(ctx: typer.Context, param: typer.CallbackParam, value: Lang | None) -> Lang | None:
+    # Only a --lang (or $SITEGRAPH_LANG) given: the default must not undo `sitegraph --lang en CMD`.
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if value is not None and getattr(source, "name", "DEFAULT") != "DEFAULT":
+        set_lang(value)
+    return value
+
+
+LangOpt = Annotated[Lang, typer.Option(
+    "--lang", help="提示语言 / message language", envvar="SITEGRAPH_LANG", show_envvar=False,
+    callback=_lang_callback)]
+
+
+WideOpt = Annotated[bool, typer.Option(
+    "--wide", help="表格中显示全部文字（长文字换行）/ show all text in tables (wrapped)")]
 
 
 class TableFormat(str, enum.Enum):
@@ -48,8 +89,17 @@ class RowFormat(str, enum.Enum):
     csv = "csv"
 
 
+def check_db_writable(db: str | None) -> None:
+    """An embedded store to be written: its folder must exist and take new files (the store,
+    its lock and its write copy live beside it); the path must not be a folder."""
+    path = db or default_db_path()
+    check_writable(path, create_parents=False, what=("数据库", "database"))
+
+
 @contextmanager
 def backend(db: str | None, neo4j: str | None, *, write: bool = False, create: bool = False) -> Iterator[Backend]:
+    if write and not neo4j:
+        check_db_writable(db)
     b = open_backend(db, neo4j, write=write, create=create)
     try:
         yield b
@@ -75,3 +125,166 @@ def err(msg: str) -> None:
 
 def fail(msg: str) -> None:
     raise SitegraphError(msg)
+
+
+# --- file-system errors -----------------------------------------------------------------------
+
+class FileSystemError(SitegraphError):
+    """A path the user gave cannot be written (or read): said in words, exit 1."""
+
+
+def _reason(e: OSError) -> tuple[str, str]:
+    """(zh, en) reason for an OSError, by its errno family."""
+    no = e.errno
+    if no in (errno.EROFS,):
+        return "所在文件系统是只读的", "the file system is read-only"
+    if no in (errno.EACCES, errno.EPERM):
+        return "没有写入权限", "permission denied"
+    if no in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return "磁盘空间不足", "no space left on the device"
+    if no == errno.ENOENT:
+        return "文件夹不存在", "the folder does not exist"
+    if no == errno.ENOTDIR:
+        return "路径中有一段是文件而不是文件夹", "a part of the path is a file, not a folder"
+    if no == errno.EISDIR:
+        return "这是一个文件夹，不是文件", "it is a folder, not a file"
+    if no == errno.EEXIST:
+        return "已有同名的文件", "a file of that name exists"
+    if no == errno.ENAMETOOLONG:
+        return "路径太长", "the path is too long"
+    if no == errno.EBUSY:
+        return "文件正被占用", "the file is busy"
+    return (e.strerror or type(e).__name__), (e.strerror or type(e).__name__)
+
+
+def fs_error(e: OSError, path: "str | os.PathLike | None" = None, what: tuple[str, str] | None = None, *,
+             verb: tuple[str, str] = ("写入", "write")) -> FileSystemError:
+    """A clear message for an OSError on `path` (the path as the user gave it, else the error's)."""
+    shown = str(path) if path is not None else (e.filename if e.filename is not None else "")
+    zh, en = _reason(e)
+    what_zh, what_en = what or ("", "")
+    v_zh, v_en = verb
+    if not shown:
+        return FileSystemError(t(f"{v_zh}{what_zh}失败：{zh}", f"cannot {v_en}{' ' + what_en if what_en else ''}: {en}"))
+    return FileSystemError(t(f"无法{v_zh}{what_zh} {shown}：{zh}",
+                             f"cannot {v_en} {what_en + ' ' if what_en else ''}{shown}: {en}"))
+
+
+def _nearest_existing(p: Path) -> Path:
+    q = p
+    while not q.exists() and q != q.parent:
+        q = q.parent
+    return q
+
+
+def _probe_dir(d: Path, shown, what) -> None:
+    """Create and remove a file in `d`: the real test of "can I write here" (root is not
+    stopped by permission bits, a read-only mount or /proc is, and so is a full quota)."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".sitegraph-probe-", dir=d)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.EINVAL) and d.is_dir():  # /proc, /sys: no files can be made there
+            what_zh, what_en = what or ("", "")
+            raise FileSystemError(t(f"无法写入{what_zh} {shown}：文件夹 {d} 中不能建立文件",
+                                    f"cannot write {what_en} {shown}: files cannot be created in {d}")) from None
+        raise fs_error(e, shown, what) from None
+    os.close(fd)
+    os.unlink(name)
+    try:
+        full = shutil.disk_usage(d).free == 0
+    except OSError:
+        full = False
+    if full:
+        raise fs_error(OSError(errno.ENOSPC, "no space left on device"), shown, what)
+
+
+def check_writable(path: "str | os.PathLike", *, folder: bool = False, create_parents: bool = True,
+                   what: tuple[str, str] | None = None) -> Path:
+    """Check, before any work, that `path` can be written: a file (default) or a folder
+    (`folder=True`) that may not exist yet. Missing folders on the way are allowed when
+    `create_parents` (they are made when the output is written); else the parent must exist.
+    Raises FileSystemError naming the path as given; creates nothing."""
+    p = Path(path)
+    what = what or (("文件夹", "folder") if folder else ("文件", "file"))
+    if p.exists():
+        if folder and not p.is_dir():
+            raise FileSystemError(t(f"无法写入{what[0]} {path}：这是一个文件，不是文件夹",
+                                    f"cannot write {what[1]} {path}: it is a file, not a folder"))
+        if not folder and p.is_dir():
+            raise FileSystemError(t(f"无法写入{what[0]} {path}：这是一个文件夹，不是文件",
+                                    f"cannot write {what[1]} {path}: it is a folder, not a file"))
+        if folder:
+            _probe_dir(p, path, what)
+            return p
+        if not p.is_file():  # a device, a pipe, a socket: outputs are replaced whole, never those
+            raise FileSystemError(t(f"无法写入{what[0]} {path}：这不是普通文件", f"cannot write {what[1]} {path}: not a regular file"))
+        if not os.access(p, os.W_OK):
+            raise fs_error(OSError(errno.EACCES, "permission denied"), path, what)
+        _probe_dir(p.resolve().parent, path, what)
+        return p
+    parent = p.parent if str(p.parent) else Path(".")
+    base = _nearest_existing(parent.absolute())
+    if not base.is_dir():
+        raise fs_error(OSError(errno.ENOTDIR, "not a directory"), path, what)
+    if base != parent.absolute() and not create_parents:
+        raise FileSystemError(t(f"无法写入{what[0]} {path}：文件夹 {parent} 不存在",
+                                f"cannot write {what[1]} {path}: the folder {parent} does not exist"))
+    _probe_dir(base, path, what)
+    return p
+
+
+def make_parents(path: "str | os.PathLike", *, folder: bool = False, what: tuple[str, str] | None = None) -> Path:
+    """Create the folders an output needs (after the work is done), with clear errors."""
+    p = Path(path)
+    try:
+        (p if folder else p.parent).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise fs_error(e, path, what) from None
+    return p
+
+
+def empty_graph_note(b: Backend) -> bool:
+    """Say so in one line (stderr) when the graph has no records at all; True if it is empty."""
+    from graphmodel.schema import NODE_TYPES
+
+    for nt in NODE_TYPES:
+        try:
+            if b.read(f"MATCH (n:{nt.label}) RETURN n.`{nt.key}` AS k LIMIT 1").rows:
+                return False
+        except SitegraphError:  # no such table yet (a store without the schema)
+            continue
+    err(t(f"图谱中没有数据（{b.kind} {b.location}）：请先 sitegraph load 台账.xlsx，或运行 sitegraph demo 后加 "
+          "--db sitegraph-demo/sitegraph.db",
+          f"the graph is empty ({b.kind} {b.location}): load a survey first (sitegraph load FILE), or after "
+          "sitegraph demo add --db sitegraph-demo/sitegraph.db"))
+    return True
+
+
+@contextmanager
+def writing(path: "str | os.PathLike", what: tuple[str, str] | None = None) -> Iterator[None]:
+    """Around the write of an output: an OSError (a full disk …) is said about that path."""
+    try:
+        yield
+    except OSError as e:
+        raise fs_error(e, path, what) from None
+
+
+def write_text_atomic(path: "str | os.PathLike", text: str) -> None:
+    """Write a text file whole or not at all (a temporary file beside it, then a rename)."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # the mode an ordinary open() would give, not mkstemp's 0600
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import enum
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -15,11 +14,13 @@ from typing import Annotated, Optional
 import typer
 
 from graphmodel.errors import SitegraphError
+from loaders.excel import label_value
 from queries import runner
 from queries.catalogue import CATEGORY_EN, SEVERITY_EN, QuerySpec
 
-from .common import DbOpt, Lang, LangOpt, Neo4jOpt, ParamOpt, TableFormat, backend, err, parse_kv
-from .render import cell_text, to_csv, to_json, write_xlsx_sheets
+from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, ParamOpt, TableFormat, WideOpt, backend, check_writable,
+                     empty_graph_note, err, make_parents, parse_kv, write_text_atomic, writing)
+from .render import cell_text, console_for, print_table, to_csv, to_json, write_csv
 
 query_app = typer.Typer(
     name="query",
@@ -62,12 +63,7 @@ def _out(text: str) -> None:
 
 
 def _console(file=None):
-    from rich.console import Console
-
-    f = file or sys.stdout
-    # Wide result tables stay readable when piped (rich would otherwise assume 80 columns).
-    width = None if f.isatty() else max(shutil.get_terminal_size((200, 20)).columns, 200)
-    return Console(file=f, width=width, soft_wrap=False, highlight=False)
+    return console_for(file)  # the terminal's width ($COLUMNS honoured); 200 off a terminal
 
 
 def _display(v) -> str:
@@ -78,15 +74,9 @@ def _display(v) -> str:
     return cell_text(v)
 
 
-def _print_rows(columns: list[str], headers: list[str], rows: list[dict], title: str | None) -> None:
-    from rich.table import Table
-
-    table = Table(title=title, header_style="bold", show_lines=False)
-    for h in headers:
-        table.add_column(str(h), overflow="fold")
-    for r in rows:
-        table.add_row(*(_display(r.get(c)) for c in columns))
-    _console().print(table)
+def _print_rows(columns: list[str], headers: list[str], rows: list[dict], title: str | None, *,
+                keys=(), wide: bool = False) -> None:
+    print_table(columns, rows, headers, title, keys=keys, wide=wide, display=_display)
 
 
 def _personal_note(run: runner.QueryRun) -> str:
@@ -102,9 +92,42 @@ def _params_text(params: dict) -> str:
     return ", ".join(f"{k}={cell_text(v)}" for k, v in params.items()) or "无 / none"
 
 
-def _export_note(run: runner.QueryRun) -> str:
-    return (f"sitegraph query {run.spec.id}：{run.spec.title_zh}；参数 {_params_text(run.params)}；"
-            f"{_personal_note(run)}")
+# --- exports (csv sidecar, workbooks) ----------------------------------------------------
+
+def _labels(run: runner.QueryRun, lang: Lang) -> dict[str, dict[str, str]]:
+    """Value labels of the run's coded columns (Chinese output only; English keeps the codes)."""
+    if lang is Lang.en:
+        return {}
+    return {c.name: dict(c.labels) for c in run.columns if c.labels}
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _csv_meta(run: runner.QueryRun, lang: Lang, where: str) -> dict:
+    """What the CSV sidecar X.csv.meta.json records: the query, its parameters, store, time, personal data."""
+    from importlib.metadata import version
+
+    return {
+        "generator": f"sitegraph {version('sitegraph')}",
+        "format": "CSV, UTF-8 with BOM, header on line 1 / 第一行为表头",
+        "query": run.spec.id, "title_zh": run.spec.title_zh, "title_en": run.spec.title_en,
+        "severity": run.spec.severity, "category": run.spec.category,
+        "params": dict(run.params), "backend": where or run.backend, "written_at": _now(),
+        "rows": len(run.rows), "include_personal": run.include_personal, "personal_data": _personal_note(run),
+        "columns": [{"name": c.name, "header": h, **({"labels": lb} if (lb := _labels(run, lang).get(c.name)) else {})}
+                    for c, h in zip(run.columns, _headers(run, lang))],
+        "values": ("编码值显示为中文（如 outsourcing → 外包），--format json 保留编码 / coded values are shown by their "
+                   "Chinese labels; --format json keeps the codes") if lang is not Lang.en else "codes as they are",
+    }
+
+
+def _write_query_csv(path: Path, run: runner.QueryRun, lang: Lang, where: str) -> None:
+    text = to_csv(run.column_names, run.rows, _headers(run, lang), _labels(run, lang))
+    write_csv(path, text, _csv_meta(run, lang, where))
 
 
 def _headers(run: runner.QueryRun, lang: Lang) -> list[str]:
@@ -123,6 +146,7 @@ def list_(
     category: Annotated[Optional[str], typer.Option("--category", help="只列此类别 / only this category")] = None,
     search: Annotated[Optional[str], typer.Option("--search", "-s", help="按编号、名称、说明、依据搜索 / search text")] = None,
     lang: LangOpt = Lang.zh,
+    wide: WideOpt = False,
 ) -> None:
     """列出全部预置查询 / list the prepared queries."""
     specs = runner.load_catalogue()
@@ -145,7 +169,8 @@ def list_(
              "params": ", ".join(p.name for p in s.params)} for s in specs]
     headers = (["id", "title", "severity", "category", "key columns", "parameters"] if en
                else ["编号", "名称", "严重程度", "类别", "键列", "参数"])
-    _print_rows(["id", "title", "severity", "category", "keys", "params"], headers, rows, None)
+    _print_rows(["id", "title", "severity", "category", "keys", "params"], headers, rows, None,
+                keys=("id", "severity", "category"), wide=wide)
     err(f"共 {len(specs)} 个查询；sitegraph query show ID 查看详情 / {len(specs)} queries")
 
 
@@ -155,6 +180,7 @@ def list_(
 def show(
     qid: Annotated[str, typer.Argument(metavar="ID", help="查询编号 / query id")],
     format: Annotated[ShowFormat, typer.Option("--format", "-f", help="输出格式 / output format")] = ShowFormat.text,
+    lang: LangOpt = Lang.zh,
 ) -> None:
     """查看一个查询：说明、法律依据、参数、结果列和 Cypher / show a query's metadata, parameters and Cypher."""
     spec = runner.get(qid)
@@ -207,6 +233,7 @@ def run(
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     lang: LangOpt = Lang.zh,
+    wide: WideOpt = False,
 ) -> None:
     """运行一个预置查询（或 --all 运行全部）/ run a prepared query (or the whole pack with --all).
 
@@ -216,27 +243,42 @@ def run(
     if all_:
         if qid:
             raise typer.BadParameter("ID 与 --all 只能二选一 / give an ID or --all, not both", param_hint="ID")
-        _run_all(params, format, out, include_personal, db, neo4j, lang)
+        _run_all(params, format, out, include_personal, db, neo4j, lang, wide=wide)
         return
     if not qid:
         raise typer.BadParameter("缺少查询编号（或用 --all）/ missing query id (or --all)", param_hint="ID")
     spec = runner.get(qid)  # unknown id: exit 1 with suggestions
     runner.resolve_params(spec, params)  # bad values fail before the database is opened
     fmt = _format_for(format, out)
+    if out is not None or fmt is RunFormat.xlsx:  # before the query runs: can the file be written?
+        check_writable(out or Path(f"{spec.id}.xlsx"))
     with backend(db, neo4j) as b:
         res = runner.run_query(b, spec, params, include_personal)
+        where = f"{b.kind} {b.location}"
+        if not res.rows:
+            empty_graph_note(b)
     names = res.column_names
     headers = _headers(res, lang)
     if fmt is RunFormat.json:
         _emit(to_json(res.rows), out)
     elif fmt is RunFormat.csv:
-        _emit(to_csv(names, res.rows, headers, note=_export_note(res)), out, newline=False)
+        if out is None:  # stdout: just the CSV
+            _emit(to_csv(names, res.rows, headers, _labels(res, lang)), None, newline=False)
+        else:
+            with writing(out):
+                _write_query_csv(out, res, lang, where)
+            err(f"已写入 / written: {out}（说明 / notes: {out.name}.meta.json）")
     elif fmt is RunFormat.xlsx:
         path = out or Path(f"{spec.id}.xlsx")
-        write_xlsx_sheets(path, [(spec.id, names, headers, res.rows, _export_note(res))])
+        make_parents(path)
+        with writing(path):
+            write_pack_workbook(path, [res], lang, where=where)
         err(f"已写入 / written: {path}")
     else:
-        _print_rows(names, headers, res.rows, f"{spec.id}  {_title(spec, lang)}")
+        labels = _labels(res, lang)  # coded values by their Chinese labels, as in the exports
+        shown = [{k: label_value(v, labels.get(k, {})) for k, v in r.items()} for r in res.rows] if labels else res.rows
+        _print_rows(names, headers, shown, f"{spec.id}  {_title(res.spec, lang)}", keys=res.spec.key_columns,
+                    wide=wide)
     hidden = f"；{_personal_note(res)}" if res.hidden_personal else ""
     err(f"{len(res.rows)} 行 / rows（{res.backend}，{res.elapsed_s:.2f} 秒，参数 {_params_text(res.params)}）{hidden}")
 
@@ -260,16 +302,19 @@ def _emit(text: str, out: Path | None, newline: bool = True) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text if not newline or text.endswith("\n") else text + "\n", encoding="utf-8")
+    make_parents(out)
+    with writing(out):
+        write_text_atomic(out, text if not newline or text.endswith("\n") else text + "\n")
     err(f"已写入 / written: {out}")
 
 
 def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal: bool,
-             db: str | None, neo4j: str | None, lang: Lang) -> None:
+             db: str | None, neo4j: str | None, lang: Lang, *, wide: bool = False) -> None:
     if out is not None and out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--all 的 --out 须为文件夹：{out} / --out must be a folder with --all",
                                  param_hint="--out")
+    if out is not None:  # before the pack runs
+        check_writable(out, folder=True)
 
     def progress(spec, n, total):
         err(f"  {n:>2}/{total} {spec.id}")
@@ -277,6 +322,7 @@ def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal
     with backend(db, neo4j) as b:
         err(f"运行全部查询 / running the pack on {b.kind} {b.location}")
         runs = runner.run_all(b, params, include_personal, progress=progress)
+        where = f"{b.kind} {b.location}"
     summary = [{"id": r.spec.id, "title_zh": r.spec.title_zh, "title_en": r.spec.title_en,
                 "severity": r.spec.severity, "category": r.spec.category, "rows": len(r.rows),
                 "seconds": round(r.elapsed_s, 3)} for r in runs]
@@ -289,35 +335,80 @@ def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal
         title_key = "title_en" if lang is Lang.en else "title_zh"
         headers = (["id", "title", "severity", "rows", "seconds"] if lang is Lang.en
                    else ["编号", "名称", "严重程度", "行数", "耗时(秒)"])
-        _print_rows(["id", title_key, "severity", "rows", "seconds"], headers, summary, "查询包运行结果 / the pack")
+        _print_rows(["id", title_key, "severity", "rows", "seconds"], headers, summary, "查询包运行结果 / the pack",
+                    keys=("id", "severity"), wide=wide)
     total = sum(s["rows"] for s in summary)
     err(f"{len(runs)} 个查询，共 {total} 行 / {len(runs)} queries, {total} rows")
     if out is None:
         return
-    out.mkdir(parents=True, exist_ok=True)
+    make_parents(out, folder=True)
     path = out / WORKBOOK_NAME
-    write_pack_workbook(path, runs, lang)
+    with writing(path):
+        write_pack_workbook(path, runs, lang, where=where)
     err(f"已写入 / written: {path}")
     if format in (RunFormat.json, RunFormat.csv):
         for r in runs:
             f = out / f"{r.spec.id}.{format.value}"
             if format is RunFormat.json:
-                f.write_text(to_json(r.rows) + "\n", encoding="utf-8")
+                with writing(f):
+                    write_text_atomic(f, to_json(r.rows) + "\n")
             else:
-                f.write_text(to_csv(r.column_names, r.rows, _headers(r, lang), note=_export_note(r)), encoding="utf-8")
+                with writing(f):
+                    _write_query_csv(f, r, lang, where)
         err(f"每个查询另存一个 {format.value} 文件 / one {format.value} file per query in {out}")
 
 
-def write_pack_workbook(path: Path, runs: list[runner.QueryRun], lang: Lang = Lang.zh) -> None:
-    """One workbook: a summary sheet, then one sheet per query (named by its id)."""
-    personal = any(r.include_personal and r.spec.personal_columns for r in runs)
-    note = ("sitegraph 查询包运行结果；" + ("含个人信息，请妥善保管 / includes personal data" if personal
-                                          else "未包含个人信息 / no personal data"))
-    summary = [{"id": r.spec.id, "title": _title(r.spec, lang), "severity": r.spec.severity,
-                "category": r.spec.category, "rows": len(r.rows), "params": _params_text(r.params),
-                "basis": "；".join(r.spec.legal_basis)} for r in runs]
-    sheets = [("汇总", ["id", "title", "severity", "category", "rows", "params", "basis"],
-               ["编号", "名称", "严重程度", "类别", "行数", "参数", "依据"], summary, note)]
+SEVERITY_TAB = {"重大": "C00000", "较大": "ED7D31", "一般": "FFC000", "统计": "A5A5A5"}
+
+
+def write_pack_workbook(path: Path, runs: list[runner.QueryRun], lang: Lang = Lang.zh, *, where: str = "") -> None:
+    """Findings workbook: 汇总 (one row per query, linked to its sheet), 说明 (provenance and
+    personal data), then one sheet per query named by its Chinese title (its id in English)."""
+    from importlib.metadata import version
+
+    from loaders.excel import Book, Col, Link
+
+    en = lang is Lang.en
+    book = Book(lang=lang.value)
+    index = book.sheet("Summary" if en else "汇总")
+    notes = book.sheet("Notes" if en else "说明")
+    sheets = []
     for r in runs:
-        sheets.append((r.spec.id, r.column_names, _headers(r, lang), r.rows, _export_note(r)))
-    write_xlsx_sheets(path, sheets)
+        cols = [Col(c.name, h, labels=_labels(r, lang).get(c.name, {})) for c, h in zip(r.columns, _headers(r, lang))]
+        ws = book.add_table(r.spec.id if en else r.spec.title_zh, cols, r.rows,
+                            print_title=f"{r.spec.id}  {_title(r.spec, lang)}", tab_color=SEVERITY_TAB[r.spec.severity])
+        sheets.append(ws.title)
+    summary = [{"id": Link(r.spec.id, t), "title": _title(r.spec, lang),
+                "severity": SEVERITY_EN[r.spec.severity] if en else r.spec.severity,
+                "category": CATEGORY_EN[r.spec.category] if en else r.spec.category,
+                "rows": len(r.rows), "params": _params_text(r.params), "basis": "；".join(r.spec.legal_basis)}
+               for r, t in zip(runs, sheets)]
+    # The link sits on the short id: LibreOffice does not wrap a linked cell's text.
+    heads = (["id", "title", "severity", "category", "rows", "parameters", "legal basis"] if en
+             else ["编号", "名称", "严重程度", "类别", "行数", "参数", "依据"])
+    keys = ["id", "title", "severity", "category", "rows", "params", "basis"]
+    book.write_table(index, [Col(k, h) for k, h in zip(keys, heads)], summary,
+                     print_title="sitegraph " + ("findings" if en else "查询结果汇总"))
+    personal = [r for r in runs if r.spec.personal_columns]
+    if any(r.include_personal for r in personal):
+        pnote = "含个人信息（--include-personal），请妥善保管 / includes personal data: handle with care"
+    elif personal:
+        pnote = ("未包含个人信息（用 --include-personal 输出）/ personal data left out: "
+                 + "；".join(f"{r.spec.id}（{', '.join(r.spec.personal_columns)}）" for r in personal))
+    else:
+        pnote = "不含个人信息 / no personal data"
+    params = {k: v for r in runs for k, v in r.params.items()}
+    items = [
+        ("生成 / generator", f"sitegraph {version('sitegraph')}"),
+        ("生成时间 / written at (UTC)", _now()),
+        ("数据库 / store", where or (runs[0].backend if runs else "")),
+        ("参数 / parameters", _params_text(params)),
+        ("个人信息 / personal data", pnote),
+        ("编码值 / coded values", "代码列显示中文（如 外包、租赁），JSON 输出保留编码 / codes shown by their labels; "
+                                "JSON keeps the codes" if not en else "codes as they are"),
+        ("查询说明 / about a query", "sitegraph query show 编号 / ID"),
+    ]
+    book.write_notes(notes, items, ("item", "text") if en else ("项目", "内容"))
+    if len(runs) == 1:
+        book.set_active(book.wb[sheets[0]])
+    book.save(path)

@@ -14,15 +14,16 @@ from graphmodel.backends import default_db_path
 from graphmodel.errors import SitegraphError
 from graphmodel.schema import NODES
 
-from .common import DbOpt, Lang, LangOpt, Neo4jOpt, TableFormat, backend, err
-from .render import to_csv, write_xlsx_sheets
+from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, TableFormat, backend, check_writable, err, make_parents, t,
+                     writing)
+from .render import to_csv, write_csv
 
 
 def register(app: typer.Typer) -> None:
-    app.command("validate")(validate)
-    app.command("load")(load)
-    app.command("template")(template)
-    app.command("generate")(generate)
+    app.command("validate", short_help="检查台账，不写入数据 / check a survey, write nothing")(validate)
+    app.command("load", short_help="检查并导入台账（全部或一条不写）/ check and load a survey")(load)
+    app.command("template", short_help="生成空白台账模板 / write empty ledgers")(template)
+    app.command("generate", short_help="生成合成排查台账 / write a synthetic survey")(generate)
 
 
 class LedgerFormat(str, enum.Enum):
@@ -45,32 +46,31 @@ SourceOpt = Annotated[
 # --- output helpers -----------------------------------------------------------------------
 
 def _console(stderr: bool):
-    from rich.console import Console
+    from .render import console_for
 
-    stream = sys.stderr if stderr else sys.stdout
-    # Off a terminal (a log, a pipe) keep long Chinese reasons on one line.
-    width = None if stream.isatty() else 200
-    return Console(file=stream, width=width, soft_wrap=False)
+    return console_for(sys.stderr if stderr else sys.stdout)  # $COLUMNS honoured; 200 off a terminal
 
 
 def _problem_table(problems, lang: str, *, stderr: bool, title: str | None = None) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
     from loaders.messages import REPORT_COLUMNS, report_rows
 
+    from .render import print_table
+
     en = lang == "en"
-    table = Table(title=title, header_style="bold", show_lines=False)
-    for key, zh, en_h in REPORT_COLUMNS[:-1]:
-        table.add_column(en_h if en else zh, overflow="fold", no_wrap=key in ("severity", "row"))
-    for p, row in zip(problems, report_rows(problems, lang)):
-        style = "red" if p.is_error else "yellow"
-        # Text cells: user values must never be read as rich markup ("[…]").
-        table.add_row(*[Text("" if row[k] is None else str(row[k])) for k, _, _ in REPORT_COLUMNS[:-1]], style=style)
-    _console(stderr).print(table)
+    cols = REPORT_COLUMNS[:-1]
+    # Where a problem is never wraps; the value and the reason wrap in full (they are what to fix).
+    print_table([k for k, _, _ in cols], report_rows(problems, lang), [e if en else z for _, z, e in cols], title,
+                file=sys.stderr if stderr else sys.stdout, keys=("severity", "file", "sheet", "row", "column"),
+                wide=True, styles=["red" if p.is_error else "yellow" for p in problems])
 
 
-def _write_report(path: Path, problems, lang: str) -> None:
+def _write_report(path: Path, problems, lang: str, ledger: Path | None = None) -> None:
+    """The problem list for the survey team: a workbook (问题清单 + 说明) or a CSV with a
+    sidecar X.csv.meta.json; written atomically."""
+    import datetime as dt
+    from importlib.metadata import version
+
+    from loaders.excel import Book, Col
     from loaders.messages import REPORT_COLUMNS, report_rows
 
     en = lang == "en"
@@ -78,12 +78,33 @@ def _write_report(path: Path, problems, lang: str) -> None:
     headers = [e if en else z for _, z, e in REPORT_COLUMNS]
     rows = report_rows(problems, lang)
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        write_xlsx_sheets(path, [("问题清单" if not en else "problems", cols, headers, rows, None)])
-    elif suffix == ".csv":
-        path.write_text(to_csv(cols, rows, headers), encoding="utf-8", newline="")
-    else:
+    if suffix not in (".xlsx", ".csv"):
         raise typer.BadParameter("报告文件须为 .xlsx 或 .csv / the report must be .xlsx or .csv", param_hint="--report")
+    make_parents(path)
+    n_err = sum(1 for p in problems if p.is_error)
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    if suffix == ".xlsx":
+        from openpyxl.styles import PatternFill
+
+        book = Book(lang=lang)
+        ws = book.add_table("problems" if en else "问题清单", [Col(k, h) for k, h in zip(cols, headers)], rows,
+                            print_title=(f"{ledger.name} — " if ledger else "") + ("problems" if en else "问题清单"))
+        fills = {True: PatternFill("solid", fgColor="F8CBAD"), False: PatternFill("solid", fgColor="FFF2CC")}
+        for i, p in enumerate(problems, 2):
+            ws.cell(row=i, column=1).fill = fills[p.is_error]
+        items = [("台账 / ledger", str(ledger) if ledger else ""),
+                 ("检查时间 / checked at (UTC)", now),
+                 ("错误 / errors", n_err), ("警告 / warnings", len(problems) - n_err),
+                 ("怎样修改 / how to fix", "按“文件、工作表、行号、列”找到单元格，按“问题说明”修改后重新检查：sitegraph validate 台账"
+                  if not en else "find each cell by file, sheet, row and column, fix it, then run sitegraph validate again"),
+                 ("生成 / generator", f"sitegraph {version('sitegraph')}")]
+        book.write_notes(book.sheet("notes" if en else "说明"), items, ("item", "text") if en else ("项目", "内容"))
+        book.save(path)
+    else:
+        write_csv(path, to_csv(cols, rows, headers),
+                  {"generator": f"sitegraph {version('sitegraph')}", "format": "CSV, UTF-8 with BOM, header on line 1",
+                   "ledger": str(ledger) if ledger else None, "checked_at": now,
+                   "errors": n_err, "warnings": len(problems) - n_err})
     err(f"问题清单已写入 / problem list written: {path}")
 
 
@@ -121,8 +142,22 @@ def _progress() -> Iterator[tuple]:
         yield on_read, on_write
 
 
+def _check_report(report: Path | None) -> None:
+    """--report: its kind and its folder, before the survey is read."""
+    if report is None:
+        return
+    if report.suffix.lower() not in (".xlsx", ".csv"):
+        raise typer.BadParameter("报告文件须为 .xlsx 或 .csv / the report must be .xlsx or .csv", param_hint="--report")
+    check_writable(report, what=("问题清单", "problem list"))
+
+
 def _graph_for_check(db: str | None, neo4j: str | None):
-    """The graph references are checked against: the one named, else the default store if any."""
+    """The graph references are checked against: the one named, else the default store if any.
+    A --db that does not exist yet (the first load will create it) has nothing to check against."""
+    if db and not neo4j and not Path(db).exists():
+        err(t(f"数据库 {db} 尚不存在：引用只在本台账内核对（导入时会新建）",
+              f"{db} does not exist yet: references are checked within the survey only (load creates it)"))
+        return False
     if neo4j or db:
         return backend(db, neo4j)
     if Path(default_db_path()).exists():
@@ -146,10 +181,12 @@ def validate(
     from loaders.survey import check
 
     lg = lang.value
+    _check_report(report)
     ctx = _graph_for_check(db, neo4j)
     with _progress() as (on_read, _):
-        if ctx is None:
-            err("未连接图谱：引用只在本台账内核对 / no graph: references are checked within the survey only")
+        if not ctx:
+            if ctx is None:
+                err("未连接图谱：引用只在本台账内核对 / no graph: references are checked within the survey only")
             checked = check(path, None, source=source, progress=on_read)
         else:
             with ctx as b:
@@ -157,7 +194,8 @@ def validate(
                 err(f"引用已对照图谱核对 / references checked against {b.kind} {b.location}")
     _show(checked, lg, format, stderr=False)
     if report:
-        _write_report(report, checked.problems, lg)
+        with writing(report, ("问题清单", "problem list")):
+            _write_report(report, checked.problems, lg, ledger=path)
     err(_summary(checked, lg))
     if not checked.ok:
         raise SitegraphError(
@@ -191,6 +229,7 @@ def load(
     from loaders.survey import load as load_survey
 
     lg = lang.value
+    _check_report(report)  # the database folder is checked when it is opened, before the survey is read
     with backend(db, neo4j, write=True, create=True) as b:
         ensure_schema(b)
         try:
@@ -200,19 +239,22 @@ def load(
             # json: the problem list is the requested output (stdout); a table is a message (stderr)
             _show(e.checked, lg, format, stderr=format is not TableFormat.json)
             if report:
-                _write_report(report, e.checked.problems, lg)
+                with writing(report, ("问题清单", "problem list")):
+                    _write_report(report, e.checked.problems, lg, ledger=path)
             err(_summary(e.checked, lg))
             raise
     checked, rep = outcome.checked, outcome.report
     if checked.warnings:
         _problem_table(checked.warnings, lg, stderr=True, title="警告（已导入）" if lg != "en" else "warnings (loaded)")
     if report:
-        _write_report(report, checked.problems, lg)
+        with writing(report, ("问题清单", "problem list")):
+            _write_report(report, checked.problems, lg, ledger=path)
     rows = []
     for s in checked.sheets:
         r = rep.labels.get(s.label)
         rows.append({"label": s.label, "sheet": NODES[s.label].sheet, "file": s.file, "rows": s.rows,
-                     "created": r.created, "updated": r.updated, "unchanged": r.unchanged, "pruned": r.pruned})
+                     "created": r.created, "updated": r.updated, "moved": r.moved, "unchanged": r.unchanged,
+                     "pruned": r.pruned})
     if format is TableFormat.json:
         print(json.dumps({**rep.as_dict(), "sheets": rows, "warnings": len(checked.warnings)},
                          ensure_ascii=False, indent=2))
@@ -222,6 +264,7 @@ def load(
         en = lg == "en"
         heads = (("sheet", "工作表", "sheet"), ("file", "文件", "file"), ("rows", "行数", "rows"),
                  ("created", "新增", "created"), ("updated", "更新", "updated"),
+                 ("moved", "位置变化", "moved"),  # same values, another file/sheet/row: provenance only
                  ("unchanged", "未变", "unchanged"), ("pruned", "删除", "pruned"))
         from rich.markup import escape
 
@@ -231,19 +274,22 @@ def load(
         for r in rows:
             table.add_row(*[str(r[k]) for k, _, _ in heads])
         _console(False).print(table)
-    tot = {k: sum(r[k] for r in rows) for k in ("created", "updated", "unchanged", "pruned")}
+    tot = {k: sum(r[k] for r in rows) for k in ("created", "updated", "moved", "unchanged", "pruned")}
     if lg == "en":
         err(f"loaded '{rep.source}' into {b.kind} {b.location}: {tot['created']} created, {tot['updated']} updated, "
-            f"{tot['unchanged']} unchanged, {tot['pruned']} pruned; {len(checked.warnings)} warnings (load {rep.load_id})")
+            f"{tot['moved']} moved (provenance only), {tot['unchanged']} unchanged, {tot['pruned']} pruned; "
+            f"{len(checked.warnings)} warnings (load {rep.load_id})")
     else:
         err(f"已导入“{rep.source}”到 {b.kind} {b.location}：新增 {tot['created']}，更新 {tot['updated']}，"
-            f"未变 {tot['unchanged']}，删除 {tot['pruned']}；{len(checked.warnings)} 个警告（导入批次 {rep.load_id}）")
+            f"位置变化 {tot['moved']}，未变 {tot['unchanged']}，删除 {tot['pruned']}；"
+            f"{len(checked.warnings)} 个警告（导入批次 {rep.load_id}）")
 
 
 def template(
     out: Annotated[Path, typer.Argument(help="输出：.xlsx 文件，或 CSV 文件夹 / an .xlsx file, or a folder for CSV")],
     format: Annotated[LedgerFormat, typer.Option("--format", "-f")] = LedgerFormat.xlsx,
     english_headers: Annotated[bool, typer.Option("--english-headers", help="用英文列名 / English keys as headers")] = False,
+    lang: LangOpt = Lang.zh,
 ) -> None:
     """生成空白台账模板：表头、每列批注（类型、可选值、是否必填）、下拉选项 /
     write empty ledgers with headers, a note per column and drop-downs."""
@@ -254,9 +300,12 @@ def template(
             raise typer.BadParameter("xlsx 模板的文件名须以 .xlsx 结尾 / the file must end in .xlsx", param_hint="OUT")
         out = out.with_suffix(".xlsx")
     if format is LedgerFormat.xlsx:
-        out.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(out, what=("模板", "template"))
+        make_parents(out)
     elif out.exists() and not out.is_dir():
         raise typer.BadParameter("CSV 模板须输出到文件夹 / CSV templates go into a folder", param_hint="OUT")
+    else:
+        check_writable(out, folder=True, what=("模板文件夹", "template folder"))
     files = write_template(out, format.value, english_headers=english_headers)
     for f in files:
         err(f"已写入 / written: {f}")
@@ -267,6 +316,7 @@ def generate(
     enterprises: Annotated[int, typer.Option("--enterprises", "-n", min=1, help="企业数 / number of enterprises")] = 300,
     seed: Annotated[int, typer.Option("--seed", help="随机种子 / random seed")] = 1,
     format: Annotated[LedgerFormat, typer.Option("--format", "-f")] = LedgerFormat.xlsx,
+    lang: LangOpt = Lang.zh,
 ) -> None:
     """生成合成排查台账（含标准答案 ground_truth.json），用于演示和测试 /
     write a synthetic survey (with ground_truth.json) for demos and tests."""
@@ -278,8 +328,9 @@ def generate(
         raise SitegraphError("合成台账生成器尚未安装（loaders/generate.py）/ the survey generator is not available") from e
     if out.exists() and not out.is_dir():
         raise typer.BadParameter("OUT 须为文件夹 / OUT must be a folder", param_hint="OUT")
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out, folder=True)
     survey = gen.generate(enterprises, seed)
+    make_parents(out, folder=True)
     written = gen.write_survey_files(survey, out, format=format.value)
     for f in written or []:
         err(f"已写入 / written: {f}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: survey-format version 2 columns (issue 12)
 
 
 class Kind(str, Enum):
@@ -80,6 +80,7 @@ class Column(_Stored):
     personal: bool = False  # personal data: hidden unless --include-personal
     note_zh: str = ""
     note_en: str = ""
+    since: int = 1  # format version that added the column (survey-format.md "Version 2 additions")
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,10 @@ OPERATION_CATEGORIES = (
     "高温熔融金属", "煤气", "粉尘涉爆", "涉氨制冷", "有限空间", "喷涂", "筒仓清库",
     "检维修", "动火", "危险化学品", "锂电池储存", "环保设施",
 )
-ACTIONS = ("行政处罚", "责令停产整顿", "暂扣吊销证照", "查封扣押", "依法取缔", "依法关闭", "强制拆除", "挂牌督办")
+ACTIONS = ("行政处罚", "责令停产整顿", "暂扣吊销证照", "查封扣押", "依法取缔", "依法关闭", "强制拆除", "挂牌督办",
+           "准予复产")  # 准予复产: version 2 (production allowed to resume after a stop order)
+ACCEPTANCE = ("通过", "不通过")
+SUPERVISION_LEVELS = ("省级", "市级", "县级")
 OPEN_HAZARD = ("未整改", "整改中")
 RECTIFIED_HAZARD = ("已整改", "已销号")
 
@@ -237,6 +241,9 @@ BUILDING = NodeType(
         _c("illegal_construction", "违章搭建", "bool"),
         _c("fire_facilities_ok", "消防设施符合", "bool", note_zh="平面布局、安全疏散、消防设施器材符合标准"),
         _c("escape_obstruction", "疏散障碍", "bool", note_zh="存在影响逃生和灭火救援的障碍物"),
+        _ref("manager_uscc", "统一管理单位", "Enterprise", "MANAGES_BUILDING", False, since=2,
+             note_zh="多家使用时对全体使用单位统一实施安全管理的单位（物业服务企业或指定的使用单位）；消防〔2023〕72号 第七条",
+             note_en="the party that manages safety for all users of the building; 消防〔2023〕72号 art. 7"),
     ),
 )
 
@@ -247,7 +254,8 @@ TENANCY = NodeType(
         _ref("lessor_uscc", "出租方", "Enterprise", "LESSOR_OF", False, required=True),
         _ref("lessee_uscc", "承租方", "Enterprise", "LESSEE_OF", False, required=True, note_zh="不得与出租方相同"),
         _ref("building_id", "建筑编码", "Building", "COVERS", True, required=True),
-        _c("floor", "楼层", "text"),
+        _c("floor", "楼层", "text", note_zh="以“地下”或“负”开头、或为 B/- 加数字（地下一层、负2层、B1、-1）的为地下楼层",
+           note_en="underground when it starts with 地下 or 负, or is B or - followed by a digit (B1, -1)"),
         _c("area", "租赁面积", "float", note_zh="平方米"),
         _c("purpose", "承租用途", "enum", enum=USES),
         _c("activity", "主要产品工艺", "text"),
@@ -268,6 +276,9 @@ TENANCY = NodeType(
         _c("start_date", "起租日期", "date"),
         _c("end_date", "到期日期", "date", note_zh="不得早于起租日期"),
     ),
+    derived=(Derived("underground", Kind.BOOL, "地下楼层",
+                     "楼层 names an underground floor (地下…, 负…, B + digit, - + digit, after trimming and "
+                     "full-width folding); null when 楼层 is blank"),),
 )
 
 CONTRACT = NodeType(
@@ -341,6 +352,20 @@ HAZARD = NodeType(
         _c("reported_to_staff", "报告职代会", "bool", note_zh="双报告之二"),
         _c("supervised", "挂牌督办", "bool"),
         _c("suspended", "停产停业", "bool"),
+        _c("rectified_on", "整改完成日期", "date", since=2, note_zh="责任单位完成整改的日期；不得早于发现日期",
+           note_en="the responsible party finished the rectification; not before 发现日期"),
+        _c("acceptance", "验收结论", "enum", enum=ACCEPTANCE, since=2, note_zh="整改验收结论；填写时须填验收日期",
+           note_en="verdict of the acceptance check; needs 验收日期"),
+        _c("accepted_on", "验收日期", "date", since=2, note_zh="不得早于发现日期", note_en="not before 发现日期"),
+        _c("accepted_by", "验收单位", "text", since=2, note_zh="组织验收的部门或单位（一般隐患可为企业自身）",
+           note_en="who verified it (an agency, or the enterprise for a 一般 hazard)"),
+        _c("supervision_level", "挂牌级别", "enum", enum=SUPERVISION_LEVELS, since=2,
+           note_zh="挂牌督办的级别；挂牌督办为“否”时不得填写", note_en="level of 挂牌督办; not with 挂牌督办 = 否"),
+        _c("supervised_on", "挂牌日期", "date", since=2, note_zh="挂牌督办为“否”时不得填写",
+           note_en="not with 挂牌督办 = 否"),
+        _c("supervision_deadline", "督办期限", "date", since=2, note_zh="挂牌督办为“否”时不得填写",
+           note_en="not with 挂牌督办 = 否"),
+        _c("delisted_on", "摘牌日期", "date", since=2, note_zh="不得早于挂牌日期", note_en="not before 挂牌日期"),
     ),
 )
 
@@ -370,7 +395,7 @@ REL_TITLES = {
     "CLIENT_OF": "发包方", "CONTRACTOR_OF": "承包方", "WORKS_IN": "作业建筑", "WORKS_ON": "作业园区",
     "AGENCY_OF": "派遣单位", "HOST_OF": "用工单位", "UNDER_CONTRACT": "关联外包合同",
     "RUNS": "运营作业", "LOCATED_IN": "作业所在建筑", "HAS_HAZARD": "隐患责任企业", "HAZARD_IN": "隐患所在建筑",
-    "INSPECTED": "被检查企业", "FOUND": "发现隐患",
+    "INSPECTED": "被检查企业", "FOUND": "发现隐患", "MANAGES_BUILDING": "统一管理单位",
 }
 
 
@@ -400,6 +425,26 @@ def all_props(nt: NodeType) -> tuple[tuple[str, str, str], ...]:
 def personal_keys() -> frozenset[str]:
     """Property keys (any label) that hold personal data."""
     return frozenset(c.key for nt in NODE_TYPES for c in nt.columns if c.personal)
+
+
+def suggest_names(name: str, kind: str, n: int = 3) -> list[str]:
+    """Schema names closest to a mistyped one ("did you mean"): kind is "label" (node
+    labels), "rel" (relationship types) or "property" (property keys of any label)."""
+    import difflib
+
+    if kind == "label":
+        names = [nt.label for nt in NODE_TYPES]
+    elif kind == "rel":
+        names = [r.type for r in REL_TYPES]
+    else:
+        names = sorted({k for nt in NODE_TYPES for k, _, _ in all_props(nt)})
+    if name in names:
+        return []
+    by_lower = {x.lower(): x for x in names}
+    if name.lower() in by_lower:  # a wrong case: the one certain answer
+        return [by_lower[name.lower()]]
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=0.6)
+    return [by_lower[c] for c in close]
 
 
 def _check() -> None:

@@ -1,11 +1,14 @@
 """Writing a survey into the graph: one transaction, idempotent, portable Cypher.
 
 The statements are generated from the schema (never hand-written per type) and keep
-to the subset that behaves the same on LadybugDB and Neo4j (cypher-dialects.md):
+to the subset that behaves the same on LadybugDB and Neo4j (docs/dialect-notes.md):
 a diff read, then `CREATE` for new keys and `MATCH … SET` for changed ones (the
 portable two-step upsert), then the relationships of every new or changed record are
-redrawn from its reference properties. A record whose properties and provenance are
-unchanged is not touched, so loading the same survey twice writes nothing.
+redrawn from its reference properties. A record is *updated* only when a ledger value
+changed; one whose values are the same but whose provenance (source, file, sheet, row)
+moved gets its provenance refreshed and is counted apart (*moved*); its relationships
+stay. A record whose properties and provenance are unchanged is not touched, so loading
+the same survey twice writes nothing.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from .backends.base import Backend, Tx
 from .schema import NODE_TYPES, NODES, PROVENANCE, PROVENANCE_KEYS, REL_TYPES, Kind, NodeType, RelType, all_props
 
 CHUNK = 5000
-# Provenance that makes a record "changed" when it differs (load_id/loaded_at do not).
+# Provenance that makes a record "moved" when it differs (load_id/loaded_at do not).
 _PROV_COMPARED = ("source", "src_file", "src_sheet", "src_row")
 
 Progress = Callable[[str, int, int], None]
@@ -28,9 +31,15 @@ Progress = Callable[[str, int, int], None]
 @dataclass
 class LabelReport:
     created: int = 0
-    updated: int = 0
+    updated: int = 0  # a ledger value changed
+    moved: int = 0  # only the provenance changed (another file, sheet or row)
     unchanged: int = 0
     pruned: int = 0
+
+    @property
+    def records(self) -> int:
+        """Records of the label in this load."""
+        return self.created + self.updated + self.moved + self.unchanged
 
 
 @dataclass
@@ -44,7 +53,7 @@ class LoadReport:
 
     @property
     def changed(self) -> bool:
-        return any(r.created or r.updated or r.pruned for r in self.labels.values())
+        return any(r.created or r.updated or r.moved or r.pruned for r in self.labels.values())
 
     def as_dict(self) -> dict:
         return {
@@ -135,6 +144,12 @@ def stmt_create(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
 
 def stmt_update(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
     return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys)}"
+
+
+def stmt_update_provenance(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
+    """Refresh the provenance of records whose ledger values did not change."""
+    sets = ", ".join(f"n.`{k}` = NULL" if k in null_keys else f"n.`{k}` = r.`{k}`" for k in PROVENANCE_KEYS)
+    return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {sets}"
 
 
 def _null_keys(tx: Tx, rows: list[dict]) -> frozenset[str]:
@@ -236,14 +251,16 @@ def write_survey(
             for chunk in ([] if empty else _chunks([r[nt.key] for r in recs])):
                 for row in tx.run(stmt_fetch(nt), {"keys": chunk}):
                     existing[row[nt.key]] = normalise_record(nt, row)
-            new, changed = [], []
-            compared = [k for k in _props(nt) if k not in PROVENANCE_KEYS] + list(_PROV_COMPARED)
+            new, changed, moved = [], [], []
+            values = [k for k in _props(nt) if k not in PROVENANCE_KEYS]
             for r in recs:
                 old = existing.get(r[nt.key])
                 if old is None:
                     new.append(r)
-                elif any(old[k] != r[k] for k in compared):
+                elif any(old[k] != r[k] for k in values):
                     changed.append(r)
+                elif any(old[k] != r[k] for k in _PROV_COMPARED):
+                    moved.append(r)
                 else:
                     rep.unchanged += 1
             done = 0
@@ -265,7 +282,10 @@ def write_survey(
                 done += len(chunk)
                 if progress:
                     progress(nt.label, done, len(new) + len(changed))
-            rep.created, rep.updated = len(new), len(changed)
+            prov = (nt.key, *PROVENANCE_KEYS)
+            for chunk in _chunks([{k: r[k] for k in prov} for r in moved]):
+                tx.run(stmt_update_provenance(nt, _null_keys(tx, chunk)), {"rows": _param_rows(tx, chunk)})
+            rep.created, rep.updated, rep.moved = len(new), len(changed), len(moved)
             touched[nt.label] = new + changed
             replaced[nt.label] = [r[nt.key] for r in changed]
             if prune:

@@ -5,7 +5,10 @@ parks inside parks (园中园), plant compounds inside parks, stand-alone buildi
 idle plants and standard plants let to several tenants (一厂多租), sub-lease chains
 (二房东, up to depth 3), outsourcing contracts, labour dispatch, high-risk operations
 that fit each trade, hazards with their 五落实 ledger, and the inspections of the
-2024-11-11 campaign (阳政办发〔2024〕57号). Problems (gaps, violations, blanks) are
+2024-11-11 campaign (阳政办发〔2024〕57号); with survey-format version 2 also the
+closed loop of each hazard (整改完成, 验收, 挂牌督办 and 摘牌), 存量 major hazards from
+before 2024, 准予复产 re-inspections after stop orders, buildings' unified managers and
+tenancies in basements. Problems (gaps, violations, blanks) are
 planted at realistic rates that depend on how careful each enterprise is and how
 carefully each township filled in its ledger, so most records are clean and every
 query of the pack finds something at a few hundred enterprises.
@@ -41,6 +44,8 @@ from .yangquan import (
     PARK_BUILDINGS, PARK_OPERATOR_WORDS, PHONE_AREA, ROADS, SHEDS, SURNAMES, TRADE_HEADS, TRADE_PLACES,
     TRADE_SUFFIXES, TRADE_TAILS, VILLAGE_HEADS, VILLAGE_TAILS, County, Industry,
 )
+
+from .values import is_underground
 
 try:
     from .values import uscc_check_char
@@ -89,13 +94,20 @@ class GeneratedSurvey:
         return {label: len(recs) for label, recs in self.records.items()}
 
 
-def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None) -> GeneratedSurvey:
+def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None, version: int = 2) -> GeneratedSurvey:
     """A valid survey of `enterprises` enterprises, the same for the same seed.
 
-    `as_of` (default REFERENCE_DATE) only changes the truth, never the records."""
+    `as_of` (default REFERENCE_DATE) only changes the truth, never the records.
+    `version` 1 leaves out what survey-format.md's "Version 2 additions" brought (the v2
+    columns blank, no 存量 hazards, no 准予复产 re-inspections, no underground floors);
+    version 2 adds them in a last pass with its own random stream, so a seed's version-1
+    survey is exactly what the generator made before version 2, and its version-2 survey
+    is that plus the new columns and records (and the 楼层 of the basement tenancies)."""
     if enterprises < MIN_ENTERPRISES:
         raise ValueError(f"at least {MIN_ENTERPRISES} enterprises are needed, got {enterprises}")
-    g = _Generator(enterprises, seed)
+    if version not in (1, 2):
+        raise ValueError(f"survey format version 1 or 2, got {version}")
+    g = _Generator(enterprises, seed, version)
     # Hundreds of thousands of small acyclic dicts: the cyclic GC would only rescan them.
     was_enabled = gc.isenabled()
     gc.disable()
@@ -141,8 +153,8 @@ class _Site:
 
 
 class _Generator:
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed = n, seed
+    def __init__(self, n: int, seed: int, version: int = 2):
+        self.n, self.seed, self.version = n, seed, version
         self.rng = random.Random(seed)
         self.records: dict[str, list[dict]] = {nt.label: [] for nt in NODE_TYPES}
         self.templates = {nt.label: dict.fromkeys(c.key for c in nt.columns) for nt in NODE_TYPES}
@@ -411,6 +423,9 @@ class _Generator:
         self.make_contracts()
         self.make_dispatch()
         self.make_hazards_and_inspections()
+        if self.version >= 2:
+            self.rng = random.Random(f"sitegraph-v2-{self.seed}")  # its own stream: the v1 part stays as it was
+            self.version_2()
         for label, recs in self.records.items():
             sheet = NODES[label].sheet
             for i, r in enumerate(recs):
@@ -628,6 +643,7 @@ class _Generator:
             rec["floor"] = self.pick(("东跨", "西跨", "中跨", "南侧", "北侧", "一跨", "二跨"))
         if self.chance(0.03):
             rec["floor"] = None
+        rec["underground"] = is_underground(rec["floor"])
         total = b["floor_area"] or 2000.0
         share = 1.0 if n_on_building == 1 else self.rng.uniform(0.4, 1.0) / n_on_building
         rec["area"] = None if self.chance(0.03) else float(max(20, round(total * share / 10) * 10))
@@ -998,6 +1014,130 @@ class _Generator:
         self.inspection(e, plan, again, [h2], self.actions_for(e, [h2]))
 
 
+    # ---- version 2 (survey-format.md "Version 2 additions") ---------------------------------------
+
+    def version_2(self) -> None:
+        self.underground_floors()
+        self.building_managers()
+        self.legacy_hazards()
+        for h in self.records["Hazard"]:
+            self.closed_loop(h)
+        self.resumptions()
+
+    def underground_floors(self) -> None:
+        """Basements let as workshops and stores, in every spelling the contract accepts."""
+        spellings = (("地下一层", 3), ("地下室", 2), ("负一层", 2), ("负1层", 1), ("B1", 3), ("B2", 1), ("-1", 1),
+                     ("-1层", 1), ("Ｂ１", 1), ("－１", 0.5), ("地下二层", 0.5))
+        for t in self.records["Tenancy"]:
+            b = self._buildings[t["building_id"]]
+            if b["planned_use"] == "办公":
+                continue
+            p = 0.08 if (b["floors"] or 1) > 1 else 0.03
+            if t["goods_fire_class"] in ("甲", "乙"):
+                p *= 4  # cheap basements draw the paint and solvent stores
+            if self.chance(p):
+                t["floor"] = self.weighted(spellings)
+            elif t["floor"] and self.chance(0.004):
+                t["floor"] = self.pick(("B区", "北跨B1区", "地上一层", "1层（含夹层）"))  # not underground
+            t["underground"] = is_underground(t["floor"])
+
+    def building_managers(self) -> None:
+        """统一管理单位 of a building (消防〔2023〕72号 第七条): most multi-user buildings in a park have
+        one (the park's operator or the owner); many outside parks do not."""
+        lessees: dict[str, list[str]] = {}
+        for t in self.records["Tenancy"]:
+            lessees.setdefault(t["building_id"], []).append(t["lessee_uscc"])
+        for b in self.records["Building"]:
+            users = list(dict.fromkeys(lessees.get(b["building_id"], ())))
+            owner = self.owner_of[b["building_id"]]
+            if self.rng.random() < self.blank_rate[(b["county"], b["township"])]:
+                continue
+            if len(users) >= 2:
+                p = (0.8, 0.55, 0.3)[owner.care] + (0.1 if b["site_id"] else -0.1)
+                if self.chance(p):
+                    site = self.site_of.get(b["site_id"]) if b["site_id"] else None
+                    park_op = site["operator_uscc"] if site and site["kind"] == "园区" else None
+                    b["manager_uscc"] = self.weighted(((owner.uscc, 0.6), (park_op or owner.uscc, 0.25),
+                                                       (self.pick(users), 0.15)))
+            elif users and self.chance(0.2):
+                b["manager_uscc"] = owner.uscc
+
+    def legacy_hazards(self) -> None:
+        """存量重大隐患: found before the 治本攻坚 cut-off (2023-12-31) and still on the ledger."""
+        for e in self.ents:
+            if e.role not in ("owner", "tenant") or not self.chance(0.08 if e.role == "owner" else 0.03):
+                continue
+            found = self.day(dt.date(2021, 3, 1), dt.date(2023, 12, 31))
+            if self.chance(0.04):
+                found = dt.date(2023, 12, 31)
+            h = self.hazard(e, found, self.weighted((("县区检查", 0.5), ("市级督导", 0.3), ("企业自查", 0.2))), major=True)
+            if self.chance((0.35, 0.55, 0.75)[e.care]):  # not yet cleared
+                h["status"] = self.pick(("未整改", "整改中", "整改中"))
+                h["closed_on"] = None
+            elif h["status"] not in ("已整改", "已销号"):
+                h["status"] = "已销号"
+                h["closed_on"] = self.day(found + dt.timedelta(days=30), REFERENCE_DATE)
+
+    def closed_loop(self, h: dict) -> None:
+        """整改 → 验收 → 销号, and 挂牌督办's level, dates and 摘牌."""
+        e = self.by_uscc[h["uscc"]]
+        found, closed = h["found_on"], h["closed_on"]
+        major = h["level"] == "重大"
+        if h["status"] in ("已整改", "已销号") and self.chance(0.9):
+            end = closed or REFERENCE_DATE
+            h["rectified_on"] = self.day(found, min(end, h["deadline"] or end))
+        elif h["status"] == "整改中" and self.chance(0.03):
+            h["rectified_on"] = self.day(found, REFERENCE_DATE)  # done, waiting for the check
+        if h["status"] == "已销号":
+            r = self.rng.random()
+            skipped = (0.04, 0.12, 0.3)[e.care] * (1.0 if major else 1.5)  # 销号 without 验收
+            if r < skipped:
+                pass
+            elif r < skipped + 0.03:
+                h["acceptance"] = "不通过"  # closed although the check failed
+            else:
+                h["acceptance"] = "通过"
+            if h["acceptance"] and not (h["acceptance"] == "通过" and self.chance(0.03)):
+                start = h["rectified_on"] or found
+                h["accepted_on"] = self.day(start, max(start, closed))
+            elif h["acceptance"]:
+                h["acceptance"] = None  # a verdict without a date is refused: leave both blank
+        elif h["status"] == "已整改" and self.chance(0.35):
+            h["acceptance"] = "不通过" if self.chance(0.2) else "通过"
+            start = h["rectified_on"] or found
+            h["accepted_on"] = self.day(start, REFERENCE_DATE)
+        if h["acceptance"]:
+            h["accepted_by"] = (e.county.agency if major or self.chance(0.3) else e.rec["name"]) \
+                if not self.chance(0.08) else None
+        if h["supervised"] is True:
+            h["supervision_level"] = None if self.chance(0.05) else self.weighted(
+                (("县级", 0.65), ("市级", 0.3), ("省级", 0.05)))
+            on = min(found + dt.timedelta(days=self.rng.randint(0, 10)), REFERENCE_DATE)
+            h["supervised_on"] = None if self.chance(0.04) else on
+            h["supervision_deadline"] = None if self.chance(0.06) else on + dt.timedelta(
+                days=self.pick((30, 45, 60, 90)))
+            cleared = h["status"] == "已销号" or (h["acceptance"] == "通过" and h["accepted_on"])
+            if cleared and self.chance(0.85):
+                h["delisted_on"] = max(on, h["accepted_on"] or closed or on)
+
+    def resumptions(self) -> None:
+        """准予复产: a re-inspection after a stop order lets most stopped enterprises resume."""
+        stops: dict[str, list[dict]] = {}
+        for i in self.records["Inspection"]:
+            if "责令停产整顿" in (i["actions"] or ()):
+                stops.setdefault(i["uscc"], []).append(i)
+        for uscc, orders in stops.items():
+            e = self.by_uscc[uscc]
+            last = max(orders, key=lambda i: i["date"])
+            if not self.chance((0.8, 0.6, 0.35)[e.care]) or last["date"] >= REFERENCE_DATE:
+                continue
+            on = self.day(last["date"] + dt.timedelta(days=1), min(REFERENCE_DATE, last["date"] + dt.timedelta(days=45)))
+            # the county's 应急管理局 checks the rectification and lets production resume
+            plan = (e.county.agency, "县区检查", e.county.doc_abbr + "应急", COUNTY_CHECKS, REFERENCE_DATE)
+            rec = self.inspection(e, plan, on, [], ["准予复产"])
+            rec["document_no"] = self.document(plan[2], "复", on) if self.chance(0.9) else None
+
+
 # ---- small helpers ----------------------------------------------------------------------------
 
 
@@ -1138,15 +1278,16 @@ def _encodable(s: str, encoding: str) -> bool:
         return False
 
 
-def _columns(nt: NodeType, rng: random.Random, variant: bool) -> list:
-    cols = list(nt.columns)
+def _columns(nt: NodeType, rng: random.Random, variant: bool, version: int = 2) -> list:
+    cols = [c for c in nt.columns if c.since <= version]
     if variant:  # column order does not matter (survey-format.md)
         rng.shuffle(cols)
     return cols
 
 
 def write_survey_files(survey: GeneratedSurvey, out_dir: Path, format: str = "xlsx", *, encoding: str = "utf-8-sig",
-                       english_headers: bool = False, variant_spellings: bool = False) -> list[Path]:
+                       english_headers: bool = False, variant_spellings: bool = False,
+                       version: int = 2) -> list[Path]:
     """Write the survey as a township would send it, plus ground_truth.json.
 
     xlsx: OUT/survey.xlsx, one sheet per ledger (Chinese sheet names). csv: one file per
@@ -1154,7 +1295,8 @@ def write_survey_files(survey: GeneratedSurvey, out_dir: Path, format: str = "xl
     english_headers), in `encoding`. Headers are the Chinese ones, or the English keys
     with english_headers. With variant_spellings, every cell may use any other accepted
     spelling (bools, dates, numbers, lists, USCCs, enum aliases) and column order is
-    shuffled; the survey read back must be the same."""
+    shuffled; the survey read back must be the same. `version` 1 writes only the columns of
+    survey-format version 1 (a ledger as townships handed them in before version 2)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(f"sitegraph-files-{survey.seed}-{format}-{variant_spellings}")
@@ -1169,7 +1311,7 @@ def write_survey_files(survey: GeneratedSurvey, out_dir: Path, format: str = "xl
             if recs is None:
                 continue
             ws = wb.create_sheet(nt.sheet)
-            cols = _columns(nt, rng, variant_spellings)
+            cols = _columns(nt, rng, variant_spellings, version)
             ws.append([c.key if english_headers else c.header for c in cols])
             for r in recs:
                 ws.append([cells(c, r.get(c.key)) for c in cols])
@@ -1183,7 +1325,7 @@ def write_survey_files(survey: GeneratedSurvey, out_dir: Path, format: str = "xl
             if recs is None:
                 continue
             path = out_dir / f"{nt.file if english_headers else nt.sheet}.csv"
-            cols = _columns(nt, rng, variant_spellings)
+            cols = _columns(nt, rng, variant_spellings, version)
             with open(path, "w", encoding=encoding, newline="") as f:
                 w = csv.writer(f)
                 w.writerow([c.key if english_headers else c.header for c in cols])

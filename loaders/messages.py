@@ -181,6 +181,16 @@ MESSAGES: dict[str, Msg] = {
         "{cond_zh}为“{cond_value}”时必须填写{header_zh}",
         "{header_en} is required when {cond_en} is '{cond_value}'",
     ),
+    "REQUIRED_WITH": Msg(
+        ERROR,
+        "已填写{other_zh}（“{other_value}”）时必须填写{header_zh}",
+        "{header_en} is required when {other_en} is filled ('{other_value}')",
+    ),
+    "BLANK_WHEN": Msg(
+        ERROR,
+        "{cond_zh}记为“{cond_value_zh}”时不得填写{header_zh}（两者矛盾，请核对）",
+        "{header_en} must be blank when {cond_en} is recorded '{cond_value_en}' (the two contradict each other)",
+    ),
     "LESSOR_NOT_ENTITLED": Msg(
         ERROR,
         "出租方既不是建筑 {building} 的产权单位（{owner}），也不是该建筑的承租方：转租须先登记上一手租赁",

@@ -6,6 +6,9 @@ problems. Rows are then streamed by `SheetData.rows()`: (row number as Excel sho
 it, {column key: raw cell}) for every non-blank row. Nothing here interprets a
 value; loaders/values.py does.
 
+Workbooks are read by calamine (python-calamine, Rust; its cells given openpyxl's types),
+and by openpyxl's streaming reader where only it can read one (see "xlsx" below).
+
 Encodings of CSV files are detected, never guessed: UTF-8 (with or without BOM) is
 tried strictly, then GB18030 (a superset of GBK) strictly; a file that is neither is
 an error naming the file.
@@ -13,7 +16,9 @@ an error naming the file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +30,8 @@ from .messages import Problem
 from .values import display, header_key, is_blank
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+# The template's first sheet (loaders/template.py): instructions, not data; read past silently.
+INSTRUCTIONS_SHEET = "填表说明"
 
 
 def col_letter(i: int) -> str:
@@ -224,15 +231,56 @@ def _claim(s: Survey, seen: dict[str, str], nt: NodeType, file: str, sheet: str)
 
 
 # --- xlsx ------------------------------------------------------------------------------
+#
+# Two engines read a workbook. calamine (python-calamine, Rust) reads it ~20x faster than
+# openpyxl and is used whenever it can. openpyxl's streaming reader is kept where only it
+# can do the job:
+# - a file calamine cannot open or read (not a zip, a damaged part): openpyxl reads it, or
+#   names the damage exactly as it always has (FILE_CORRUPT with openpyxl's detail);
+# - a sheet whose used rectangle is mostly empty (a stray cell at XFD1048576 or at row
+#   1,048,576): calamine holds a sheet as a dense rectangle, which would cost gigabytes
+#   or abort the process, where openpyxl streams it in bounded memory.
+# Both give the same cells (see _calamine_cell) and number rows as Excel shows them.
 
 def _open_xlsx(s: Survey) -> None:
+    if s.path.stat().st_size == 0:
+        s.problems.append(Problem("FILE_EMPTY", s.path.name))
+        return
+    if not _open_xlsx_calamine(s):
+        _open_xlsx_openpyxl(s)
+
+
+def _add_sheet(s: Survey, seen: dict[str, str], title: str, header: tuple[int, Any] | None,
+               total: int | None, make_rows) -> None:
+    """One worksheet: its type, header and rows (`make_rows(first data row)` -> rows callable)."""
+    file = s.path.name
+    nt = sheet_type(title)
+    if nt is None:
+        if header is not None and header_key(title) != header_key(INSTRUCTIONS_SHEET):
+            s.problems.append(Problem("SHEET_UNKNOWN", file, title, value=title,
+                                      params={"expected": EXPECTED_ZH, "expected_en": EXPECTED_EN}))
+        return
+    if header is None:
+        s.problems.append(Problem("SHEET_EMPTY", file, title, label=nt.label))
+        return
+    if not _claim(s, seen, nt, file, title):
+        return
+    rowno, cells = header
+    matched = _match_header(s, nt, file, title, cells, rowno, None)
+    if matched is None:
+        return
+    s.sheets.append(SheetData(
+        nt, file, title, rowno, matched[0], matched[1], s.problems,
+        total=(total - rowno) if total else None, _rows=make_rows(rowno + 1), _width=len(cells),
+        named=frozenset(i for i, c in enumerate(cells) if not is_blank(c)),
+    ))
+
+
+def _open_xlsx_openpyxl(s: Survey) -> None:
     from openpyxl import load_workbook
 
     p = s.path
     file = p.name
-    if p.stat().st_size == 0:
-        s.problems.append(Problem("FILE_EMPTY", file))
-        return
     try:
         wb = load_workbook(p, read_only=True, data_only=True)
     except zipfile.BadZipFile:
@@ -245,7 +293,6 @@ def _open_xlsx(s: Survey) -> None:
     seen: dict[str, str] = {}
     for ws in wb.worksheets:
         title = ws.title
-        nt = sheet_type(title)
         try:
             total = ws.max_row
             ws.reset_dimensions()  # dimensions written by other tools can be wrong: read every cell
@@ -253,30 +300,14 @@ def _open_xlsx(s: Survey) -> None:
         except Exception as e:
             s.problems.append(Problem("FILE_CORRUPT", file, title, params={"detail": f"{type(e).__name__}: {e}"[:200]}))
             continue
-        if nt is None:
-            if header is not None:
-                s.problems.append(Problem("SHEET_UNKNOWN", file, title, value=title,
-                                          params={"expected": EXPECTED_ZH, "expected_en": EXPECTED_EN}))
-            continue
-        if header is None:
-            s.problems.append(Problem("SHEET_EMPTY", file, title, label=nt.label))
-            continue
-        if not _claim(s, seen, nt, file, title):
-            continue
-        rowno, cells = header
-        matched = _match_header(s, nt, file, title, cells, rowno, None)
-        if matched is None:
-            continue
 
-        def rows(ws=ws, start=rowno + 1):
-            for i, cells in enumerate(ws.iter_rows(min_row=start, values_only=True), start):
-                yield i, cells
+        def make_rows(start, ws=ws):
+            def rows(ws=ws, start=start):
+                for i, cells in enumerate(ws.iter_rows(min_row=start, values_only=True), start):
+                    yield i, cells
+            return rows
 
-        s.sheets.append(SheetData(
-            nt, file, title, rowno, matched[0], matched[1], s.problems,
-            total=(total - rowno) if total else None, _rows=rows, _width=len(cells),
-            named=frozenset(i for i, c in enumerate(cells) if not is_blank(c)),
-        ))
+        _add_sheet(s, seen, title, header, total, make_rows)
     _no_sheets(s, file)
 
 
@@ -290,6 +321,259 @@ def _first_row(rows) -> tuple[int, tuple] | None:
 def _no_sheets(s: Survey, file: str) -> None:
     if not s.sheets and not any(p.is_error for p in s.problems):
         s.problems.append(Problem("NO_SHEETS", file, params={"expected": EXPECTED_ZH, "expected_en": EXPECTED_EN}))
+
+
+# --- xlsx through calamine ---------------------------------------------------------------
+
+_EXACT = 2 ** 53  # floats below this that are whole were written as integers
+
+
+def _calamine_cell(c: Any) -> Any:
+    """A calamine cell as openpyxl gives it (only non-text and empty cells come here).
+
+    calamine reads every number as a float, a date cell at midnight as a date and an empty
+    cell as "": openpyxl gives an int for a whole number, a datetime for a date cell and
+    None for an empty one. The readers' and values' behaviour rests on those types (a
+    USCC typed as a number is a float; a small whole number in a code column is its digits).
+    """
+    cls = c.__class__
+    if cls is float:
+        return int(c) if c.is_integer() and -_EXACT < c < _EXACT else c
+    if cls is str:
+        return None
+    if cls is dt.date:
+        return dt.datetime(c.year, c.month, c.day)
+    return c
+
+
+# r="AB12" (a column beyond Z) or t="e" (an error cell), as Excel, WPS and LibreOffice write them
+_PROBE = re.compile(rb'="(?:[A-Za-z]{2}[0-9]|[A-Za-z]{3}[0-9]|e")')
+_WIDE2 = re.compile(rb'="[A-Za-z]{2}[0-9]')
+_WIDE3 = re.compile(rb'="[A-Za-z]{3}[0-9]')
+_ROW_R = re.compile(rb'\sr\s*=\s*["\']([0-9]{1,7})["\']')
+_CELL_R = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]{1,3})([0-9]{1,7})["\']')
+_CELL_TAG = re.compile(rb'<(?:[\w.-]+:)?c\s([^>]*)>')
+_CELL_END = re.compile(rb'</(?:[\w.-]+:)?c>')
+_ERROR_T = re.compile(rb'\bt\s*=\s*["\']e["\']')
+_REF_ATTR = re.compile(rb'\br\s*=\s*["\']([^"\']*)["\']')
+_VALUE = re.compile(rb'<(?:[\w.-]+:)?v>([^<]*)</(?:[\w.-]+:)?v>')
+# Empty cells calamine may hold beyond what a sheet's XML could fill (one cell per 8 bytes
+# is more than any writer packs): past this the sheet is streamed by openpyxl instead.
+SPARSE_SLACK = 4_000_000
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+@dataclass
+class _Extent:
+    size: int = 0  # bytes of sheet XML
+    rows: int = 1  # the last row number
+    cols: int = 26  # the widest column: a bound (Z, ZZ, XFD) until measured
+    wide: int = 1  # letters of the widest column reference seen
+    errors: bool = False  # error cells (#N/A, #DIV/0! …): calamine reads them as empty
+
+    @property
+    def sparse(self) -> bool:
+        """Would calamine's dense rectangle be mostly empty cells?"""
+        return self.rows * self.cols > self.size // 8 + SPARSE_SLACK
+
+
+def _scan(z: zipfile.ZipFile, part: str) -> _Extent:
+    """The extent of a worksheet part by searching its XML bytes (rows are in order, as
+    the format requires; a row's cells too), in chunks: memory stays bounded."""
+    e = _Extent()
+    tail = b""
+    with z.open(part) as f:
+        while True:
+            chunk = f.read(1 << 22)
+            e.size += len(chunk)
+            buf = tail + chunk
+            end = max(0, len(buf) - 64) if chunk else len(buf)  # the last bytes go round again
+            if (e.wide < 3 or not e.errors) and (m := _PROBE.search(buf, 0, end + 6)):
+                pos = m.start()  # something is there: look for each kind from here on
+                if not e.errors and buf.find(b'="e"', pos, end + 4) != -1:
+                    e.errors = True
+                if e.wide < 3 and _WIDE3.search(buf, pos, end + 6):
+                    e.wide = 3
+                elif e.wide < 2 and _WIDE2.search(buf, pos, end + 6):
+                    e.wide = 2
+            j = buf.rfind(b"row ", 0, end)  # the last <row …> (or <x:row …>) of the chunk
+            if j > 0 and buf[j - 1] not in b"<:":
+                j = buf.rfind(b"<row", 0, end)
+            if j != -1:
+                m = _ROW_R.search(buf, j, buf.find(b">", j) + 1 or len(buf))
+                if m:
+                    e.rows = max(e.rows, int(m[1]))
+            if not chunk:
+                break
+            tail = buf[end:]
+    e.cols = {3: 16384, 2: 702}.get(e.wide, 26)
+    if e.wide > 1 and e.sparse:  # measure the widest column: the last cell of every row
+        e.cols = _widest(z, part)
+    return e
+
+
+def _widest(z: zipfile.ZipFile, part: str) -> int:
+    data = z.read(part)
+    cols = 0
+    seen: dict[bytes, int] = {}
+    i = data.find(b"row>")
+    while i != -1:
+        m = None
+        j = data.rfind(b" r=", max(0, i - 65536), i)
+        if j != -1:
+            m = _CELL_R.match(data, j)
+        if m:
+            c = seen.get(m[1]) or seen.setdefault(m[1], _col_number(m[1]))
+            cols = max(cols, c)
+        i = data.find(b"row>", i + 4)
+    return max(cols, 1)
+
+
+def _cell_ref(ref: bytes) -> tuple[int, int] | None:
+    m = re.fullmatch(rb"([A-Za-z]{1,3})([0-9]{1,7})", ref)
+    return (int(m[2]), _col_number(m[1]) - 1) if m else None
+
+
+def _error_cells(z: zipfile.ZipFile, part: str) -> dict[int, list[tuple[int, str]]] | None:
+    """{row: [(0-based column, "#N/A")]} of a sheet's error cells; None if one has no reference."""
+    from xml.sax.saxutils import unescape
+
+    data = z.read(part)
+    out: dict[int, list[tuple[int, str]]] = {}
+    for m in _CELL_TAG.finditer(data):
+        tag = m[1]
+        if not _ERROR_T.search(tag) or tag.endswith(b"/"):
+            continue
+        r = _REF_ATTR.search(tag)
+        where = _cell_ref(r[1]) if r else None
+        if where is None:
+            return None
+        close = _CELL_END.search(data, m.end())
+        v = _VALUE.search(data, m.end(), close.start() if close else len(data))
+        if v:
+            out.setdefault(where[0], []).append((where[1], unescape(v[1].decode("utf-8", "replace"))))
+    return out
+
+
+def _sheet_parts(z: zipfile.ZipFile) -> dict[str, str]:
+    """{sheet name: worksheet part} from the workbook's relationships (as openpyxl finds them)."""
+    import posixpath
+    from xml.etree import ElementTree as ET
+
+    def local(tag: str) -> str:
+        return tag.rsplit("}", 1)[-1]
+
+    def rels(path: str) -> dict[str, tuple[str, str]]:
+        folder, name = posixpath.split(path)
+        root = ET.fromstring(z.read(posixpath.join(folder, "_rels", name + ".rels")))
+        out = {}
+        for r in root:
+            target = r.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            out[r.get("Id")] = (r.get("Type", ""), target)
+        return out
+
+    book = next(t for kind, t in rels("").values() if kind.endswith("/officeDocument"))
+    by_id = rels(book)
+    root = ET.fromstring(z.read(book))
+    names = set(z.namelist())
+    out: dict[str, str] = {}
+    for el in root.iter():
+        if local(el.tag) != "sheet":
+            continue
+        rid = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
+        kind, target = by_id.get(rid, ("", ""))
+        if target in names and "chartsheet" not in kind:  # openpyxl skips a missing part, and chart sheets
+            out[el.get("name")] = target
+    return out
+
+
+class _CalamineRows:
+    """The rows of one sheet as openpyxl gives them; the sheet is let go once read."""
+
+    def __init__(self, path: Path, name: str, sheet: Any, errors: dict):
+        self.path, self.name, self.sheet, self.errors = path, name, sheet, errors
+        self.start = 0
+
+    def release(self) -> None:
+        self.sheet = None
+
+    def __call__(self, start: int | None = None) -> Iterator[tuple[int, list]]:
+        from python_calamine import CalamineWorkbook
+
+        sheet = self.sheet
+        if start is None:  # the data rows: the sheet is not needed after them
+            start, self.sheet = self.start, None
+        if sheet is None:  # read a second time
+            with CalamineWorkbook.from_path(str(self.path)) as wb:
+                sheet = wb.get_sheet_by_name(self.name)
+        first = sheet.start
+        if first is None:
+            return
+        # iter_rows yields every row from the sheet's first (blank ones above the data
+        # too), each from the first used column: pad to column A, number from 1.
+        pad = [None] * first[1]
+        conv = _calamine_cell
+        errors = self.errors
+        for i, raw in enumerate(sheet.iter_rows(), 1):
+            if i < start:
+                continue
+            cells = pad + [c if c.__class__ is str and c else conv(c) for c in raw]
+            if errors and i in errors:
+                for j, text in errors[i]:
+                    cells[j] = text
+            yield i, cells
+
+
+def _open_xlsx_calamine(s: Survey) -> bool:
+    """Read the workbook with calamine; False (nothing added) when openpyxl must read it."""
+    try:
+        from python_calamine import CalamineWorkbook, SheetTypeEnum
+    except ImportError:  # pragma: no cover - a dependency; openpyxl still reads everything
+        return False
+    p = s.path
+    try:
+        with zipfile.ZipFile(p) as z:
+            parts = _sheet_parts(z)
+            extents = {name: _scan(z, part) for name, part in parts.items()}
+            if any(e.sparse for e in extents.values()):
+                return False
+            errors = {}
+            for name, e in extents.items():
+                if e.errors:
+                    errors[name] = _error_cells(z, parts[name])
+                    if errors[name] is None:
+                        return False
+        loaded = []
+        with CalamineWorkbook.from_path(str(p)) as wb:
+            for meta in wb.sheets_metadata:  # hidden and very hidden sheets are read, as by openpyxl
+                if meta.typ == SheetTypeEnum.ChartSheet or meta.name not in parts:
+                    continue
+                loaded.append(_CalamineRows(p, meta.name, wb.get_sheet_by_name(meta.name),
+                                            errors.get(meta.name) or {}))
+    except Exception:  # not a zip, a damaged part, …: openpyxl reads it or names the damage
+        return False
+    s._close = lambda: [r.release() for r in loaded]
+    seen: dict[str, str] = {}
+    for rows in loaded:
+        header = next(((i, tuple(c)) for i, c in rows(1) if not all(is_blank(x) for x in c)), None)
+        end = rows.sheet.end
+
+        def make_rows(start, rows=rows):
+            rows.start = start
+            return rows
+
+        _add_sheet(s, seen, rows.name, header, end[0] + 1 if end else None, make_rows)
+        if rows not in [sh._rows for sh in s.sheets]:
+            rows.release()
+    _no_sheets(s, p.name)
+    return True
 
 
 # --- csv -------------------------------------------------------------------------------

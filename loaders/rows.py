@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 from graphmodel.schema import NODE_TYPES, Column, Kind, NodeType
 
 from .messages import MESSAGES
-from .values import BLANKS, ValueProblem, is_valid_uscc, parse_cell
+from .values import BLANKS, ValueProblem, is_underground, is_valid_uscc, parse_cell
 
 _SCALAR: dict[Kind, Any] = {
     Kind.TEXT: str,
@@ -38,6 +38,7 @@ _SCALAR: dict[Kind, Any] = {
 # Derived (computed) properties of a record, by derived key.
 DERIVED: dict[str, Callable[[dict], Any]] = {
     "uscc_valid": lambda rec: is_valid_uscc(rec["uscc"]) if rec.get("uscc") else None,
+    "underground": lambda rec: is_underground(rec.get("floor")),
 }
 
 

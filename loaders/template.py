@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from graphmodel.schema import NODE_TYPES, NODES, Column, Kind, NodeType
+from loaders.excel import DATE_FORMAT
+from loaders.readers import INSTRUCTIONS_SHEET
 
 KIND_TEXT = {
     Kind.TEXT: ("文本", "text"),
@@ -33,6 +35,9 @@ KIND_TEXT = {
 }
 
 BOOL_CHOICES = ("是", "否")
+# Header colours of the template (explained on its first sheet, INSTRUCTIONS_SHEET).
+REQUIRED_FILL = "FCE4D6"
+OPTIONAL_FILL = "DDEBF7"
 Cell = Callable[[Column, Any], Any]
 
 
@@ -117,32 +122,48 @@ def _csv_text(v: Any) -> str:
     return str(v)
 
 
+def _min_width(col: Column) -> float:
+    """Room for what a team will type into an empty column (the writer fits the rest)."""
+    if col.kind is Kind.USCC or (col.kind is Kind.REF and NODES[col.ref].key_column.kind is Kind.USCC):
+        return 21  # 18 characters
+    if col.kind is Kind.DATE:
+        return 12
+    if col.kind in (Kind.TEXT, Kind.LIST, Kind.REF_LIST, Kind.ENUM_LIST):
+        return 14
+    return 0
+
+
+def _number_format(col: Column) -> str | None:
+    if col.kind is Kind.USCC or (col.kind is Kind.REF and NODES[col.ref].key_column.kind is Kind.USCC):
+        return "@"  # 18 digits must stay text
+    if col.kind is Kind.DATE:
+        return DATE_FORMAT
+    return None
+
+
 def _write_xlsx(out: Path, labels: list[NodeType], records: dict[str, list[dict]], english_headers: bool,
                 cell: Cell | None, notes: bool) -> None:
-    from openpyxl import Workbook
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    required_fill = PatternFill("solid", fgColor="FCE4D6")
-    optional_fill = PatternFill("solid", fgColor="DDEBF7")
-    wb = Workbook()
-    wb.remove(wb.active)
+    from loaders.excel import Book, Col
+
+    required_fill = PatternFill("solid", fgColor=REQUIRED_FILL)
+    optional_fill = PatternFill("solid", fgColor=OPTIONAL_FILL)
+    # Ledger cells must read back as written: formula-like text is stored as text, never prefixed.
+    book = Book(neutralise=False)
     for nt in labels:
-        ws = wb.create_sheet(nt.sheet)
+        cols = [Col(c.key, c.key if english_headers else c.header, number_format=_number_format(c),
+                    min_width=_min_width(c)) for c in nt.columns]
+        rows = ({c.key: cell(c, r.get(c.key)) if cell else default_cell(c, r.get(c.key), excel=True)
+                 for c in nt.columns} for r in records[nt.label])
+        ws = book.add_table(nt.sheet, cols, rows, freeze_cols=1, print_title=nt.sheet)
+        if not notes:
+            continue
         for j, col in enumerate(nt.columns, 1):
-            h = ws.cell(row=1, column=j, value=col.key if english_headers else col.header)
-            h.font = Font(bold=True)
-            h.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            letter = get_column_letter(j)
-            ws.column_dimensions[letter].width = max(12, min(40, 2.2 * len(col.header) + 4))
-            if col.kind is Kind.USCC or (col.kind is Kind.REF and NODES[col.ref].key_column.kind is Kind.USCC):
-                ws.column_dimensions[letter].number_format = "@"  # 18 digits must stay text
-            elif col.kind is Kind.DATE:
-                ws.column_dimensions[letter].number_format = "yyyy-mm-dd"
-            if not notes:
-                continue
+            h = ws.cell(row=1, column=j)
+            letter = h.column_letter
             h.fill = required_fill if col.required else optional_fill
             note = column_note(col)
             c = Comment(note, "sitegraph")
@@ -159,16 +180,50 @@ def _write_xlsx(out: Path, labels: list[NodeType], records: dict[str, list[dict]
                 )
                 dv.add(f"{letter}2:{letter}1048576")
                 ws.add_data_validation(dv)
-        ws.freeze_panes = "B2"
-        for r in records[nt.label]:
-            row = []
-            for col in nt.columns:
-                v = cell(col, r.get(col.key)) if cell else default_cell(col, r.get(col.key), excel=True)
-                row.append(v)
-            ws.append(row)
-            for x in ws[ws.max_row]:
-                if isinstance(x.value, str) and x.value.startswith("="):
-                    x.data_type = "s"  # data, never a formula
-                if isinstance(x.value, (dt.date, dt.datetime)):
-                    x.number_format = "yyyy-mm-dd"
-    wb.save(str(out))
+    if notes:
+        _instructions_sheet(book)
+    book.save(out)
+
+
+def instructions() -> list[tuple[str, str, str | None]]:
+    """The template's first sheet: (item, text, fill colour of the item cell or None).
+
+    What the sheets are, what the header colours, notes and drop-downs mean, and where the
+    full format is written down (docs/survey-format.md)."""
+    rows: list[tuple[str, str, str | None]] = [
+        ("这是什么", "排查摸底台账的空白模板。每张工作表是一类记录，第 1 行是表头，从第 2 行起每行填一条记录。", None),
+        ("怎么交", "填好后交回这个工作簿（.xlsx）。可以只填其中几张表，没有数据的表会被跳过；"
+                   f"本“{INSTRUCTIONS_SHEET}”工作表不会被导入，可以保留。", None),
+        ("先检查", "sitegraph validate 文件名.xlsx：只检查不导入，每个问题都按工作表、行号、列和所填内容指出。", None),
+        ("完整格式", "每列的类型、可选值、可接受的写法和填写规则见 sitegraph 的 docs/survey-format.md"
+                     "（《排查摸底台账格式》）。", None),
+        ("颜色和标记", "表头的颜色和标记含义如下：", None),
+        ("必填列", "表头为这种颜色：这一列必须有，每行都要填写；缺列或留空都是错误，整份台账不能导入。", REQUIRED_FILL),
+        ("选填列", "表头为这种颜色：可以留空。是/否列留空表示“未排查”（不等于“否”），会列入缺项清单。", OPTIONAL_FILL),
+        ("批注（红色三角）", "鼠标移到表头上可看到这一列的英文键、类型、是否必填、可选值和说明。", None),
+        ("下拉框", "单选列和是/否列选中单元格时出现下拉框，请从中选择。", None),
+        ("文本格式", "统一社会信用代码列已设为文本格式，请不要改成数字（18 位代码存成数字会丢失后几位）；"
+                     "日期列显示为 年-月-日。", None),
+        ("各工作表", "下面每行一张工作表：记录什么、主键和列数。交 CSV 时每张表一个文件。", None),
+    ]
+    for nt in NODE_TYPES:
+        required = sum(c.required for c in nt.columns)
+        text = (f"{nt.title_zh}，每行一条，主键“{nt.key_column.header}”不得重复；共 {len(nt.columns)} 列，"
+                f"其中必填 {required} 列。CSV 文件名：{nt.sheet}.csv 或 {nt.file}.csv。")
+        rows.append((nt.sheet, text + (nt.note_zh or ""), None))
+    return rows
+
+
+def _instructions_sheet(book) -> None:
+    """Write `instructions()` as the first sheet, the legend cells in the header colours."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    rows = instructions()
+    ws = book.sheet(INSTRUCTIONS_SHEET, 0)
+    book.write_notes(ws, [(k, t) for k, t, _ in rows], headers=("项目", "说明"))
+    for i, (_, _, fill) in enumerate(rows, 2):
+        item = ws.cell(row=i, column=1)
+        item.font, item.alignment = Font(bold=True), Alignment(vertical="top", wrap_text=True)
+        if fill:
+            item.fill = PatternFill("solid", fgColor=fill)
+    book.set_active(ws)

@@ -27,45 +27,13 @@ from typing import Any, Iterable
 
 from graphmodel.schema import FIRE_CLASSES, FRAME_STRUCTURES, OPEN_HAZARD, RECTIFIED_HAZARD
 
-try:
-    from loaders.values import fold_width, is_valid_uscc
-except ImportError:  # pragma: no cover - values.py is written by the reader's owner
-    def fold_width(text: str) -> str:
-        return "".join(chr(ord(c) - 0xFEE0) if 0xFF01 <= ord(c) <= 0xFF5E else (" " if c == "\u3000" else c)
-                       for c in text)
-
-    is_valid_uscc = None
+from loaders.values import fold_width, is_valid_uscc
+from queries.catalogue import CATALOGUE
 
 DEFAULT_CAP = 0.10
 
-# id -> key columns, in catalogue order.
-KEYS: dict[str, tuple[str, ...]] = {
-    "responsibility-gaps": ("kind", "id"),
-    "coordination-gaps": ("kind", "id"),
-    "unreviewed-tenants": ("tenancy_id",),
-    "use-changed": ("tenancy_id",),
-    "unsafe-leased-buildings": ("building_id",),
-    "nested-high-risk": ("operation_id",),
-    "sublease-unconsented": ("tenancy_id",),
-    "fire-class-upgrade": ("tenancy_id",),
-    "three-in-one": ("tenancy_id",),
-    "illegal-power-hazchem": ("tenancy_id",),
-    "market-access": ("uscc",),
-    "dust-in-multistorey": ("operation_id",),
-    "major-hazards-open": ("hazard_id",),
-    "major-hazards-unreported": ("hazard_id",),
-    "hazards-overdue": ("hazard_id",),
-    "hazard-ledger-incomplete": ("hazard_id",),
-    "dispatch-over-cap": ("uscc",),
-    "dispatch-core-posts": ("dispatch_id",),
-    "unqualified-contractors": ("contract_id",),
-    "five-always": ("action", "subject_id"),
-    "survey-coverage": ("county", "township"),
-    "rectification-rate": ("county",),
-    "inspection-accountability": ("inspection_id",),
-    "survey-incomplete": ("record_type", "id"),
-    "worry-list": ("uscc",),
-}
+# id -> key columns, in catalogue order: the catalogue's own declaration (the contract).
+KEYS: dict[str, tuple[str, ...]] = CATALOGUE
 QUERY_IDS: tuple[str, ...] = tuple(KEYS)
 
 # Checked columns beyond the keys (the query pack returns them under the same names).
@@ -76,11 +44,23 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "rectification-rate": ("hazards", "rectified", "rate", "major", "major_rectified"),
     "dispatch-over-cap": ("dispatched",),
     "worry-list": ("score",),
+    "stop-order-defied": ("inspection_id",),
+    "hot-work-near-flammables": ("operations", "tenancies"),
+    "multi-tenant-no-manager": ("lessees",),
 }
+
+# legacy-major-hazards: the default cut-off (安全生产治本攻坚三年行动 starts 2024).
+LEGACY_CUTOFF = dt.date(2023, 12, 31)
+# hot-work-near-flammables: operation categories and goods fire classes that catch a spark.
+FLAMMABLE_OPERATIONS = ("喷涂", "粉尘涉爆", "危险化学品", "锂电池储存")
+FLAMMABLE_GOODS = ("甲", "乙")
 
 # Weights of the worry-list score (the query pack documents the same).
 WORRY_WEIGHTS = {"major_open": 5, "overdue": 3, "gaps": 2, "violations": 2, "nested_ops": 2,
-                 "unsafe_buildings": 1, "no_licence": 3}
+                 "unsafe_buildings": 1, "no_licence": 3,
+                 # version 2
+                 "supervision_overdue": 3, "unaccepted": 2, "stop_defied": 5, "hot_work": 2,
+                 "underground_goods": 3, "no_manager": 1}
 
 # Check fields of survey-incomplete, per record type.
 INCOMPLETE_FIELDS = {
@@ -152,7 +132,7 @@ def round3(x: float) -> float:
 
 def _uscc_valid(e: dict) -> bool:
     v = e.get("uscc_valid")
-    if v is None and is_valid_uscc is not None:
+    if v is None:
         return is_valid_uscc(e["uscc"])
     return v is not False
 
@@ -219,6 +199,8 @@ class _Data:
         self.sites = {s["site_id"]: s for s in self.sites_list}
         self.buildings = {b["building_id"]: b for b in self.buildings_list}
         self.hazard_by_id = {h["hazard_id"]: h for h in self.hazards}
+        self.contract_by_id = {c["contract_id"]: c for c in self.contracts}
+        self.tenancy_by_id = {t["tenancy_id"]: t for t in self.tenancies}
         self.tenancies_on: dict[str, list[dict]] = defaultdict(list)
         for t in self.tenancies:
             self.tenancies_on[t.get("building_id")].append(t)
@@ -355,6 +337,79 @@ def _five_always(d: _Data, use_changed: set[str]) -> set[tuple[str, str]]:
     return out
 
 
+def _major_closed_unaccepted(d: _Data) -> list[str]:
+    return [h["hazard_id"] for h in d.hazards
+            if h.get("level") == "重大" and h.get("status") == "已销号"
+            and not (h.get("acceptance") == "通过" and h.get("accepted_on") is not None)]
+
+
+def _supervision_overdue(h: dict, as_of: dt.date) -> bool:
+    return (done(h.get("supervised")) and h.get("supervision_deadline") is not None
+            and h["supervision_deadline"] < as_of and h.get("delisted_on") is None)
+
+
+def _stop_order_defied(d: _Data) -> list[dict]:
+    """Per party: its latest 责令停产整顿 inspection, when no later inspection of it has 准予复产
+    and its 经营状态 is recorded 在产 (a blank status is not a record). Ties on the date: the
+    greatest inspection id."""
+    by_ent: dict[str, list[dict]] = defaultdict(list)
+    for i in d.inspections:
+        by_ent[i.get("uscc")].append(i)
+    rows = []
+    for uscc, insps in by_ent.items():
+        if (d.ent.get(uscc) or {}).get("status") != "在产":
+            continue
+        stops = [i for i in insps if "责令停产整顿" in (i.get("actions") or ()) and i.get("date") is not None]
+        if not stops:
+            continue
+        last = max(stops, key=lambda i: (i["date"], i["inspection_id"]))
+        if any("准予复产" in (i.get("actions") or ()) and i.get("date") is not None and i["date"] > last["date"]
+               for i in insps):
+            continue
+        rows.append({"uscc": uscc, "inspection_id": last["inspection_id"]})
+    return rows
+
+
+def _hot_work(d: _Data) -> list[dict]:
+    ops_in: dict[str, list[dict]] = defaultdict(list)
+    for op in d.operations:
+        ops_in[op.get("building_id")].append(op)
+    rows = []
+    for c in d.contracts:
+        bid = c.get("building_id")
+        if "动火作业" not in (c.get("high_risk_work") or ()) or blank(bid):
+            continue
+        ops = sorted(op["operation_id"] for op in ops_in.get(bid, ())
+                     if op.get("category") in FLAMMABLE_OPERATIONS and op.get("uscc") != c.get("contractor_uscc"))
+        ts = sorted(t["tenancy_id"] for t in d.tenancies_on.get(bid, ()) if t.get("goods_fire_class") in FLAMMABLE_GOODS)
+        if ops or ts:
+            rows.append({"contract_id": c["contract_id"], "operations": ops, "tenancies": ts})
+    return rows
+
+
+def _multi_tenant_no_manager(d: _Data) -> list[dict]:
+    rows = []
+    for b in d.buildings_list:
+        lessees = {t.get("lessee_uscc") for t in d.tenancies_on.get(b["building_id"], ())}
+        if len(lessees) >= 2 and blank(b.get("manager_uscc")):
+            rows.append({"building_id": b["building_id"], "lessees": len(lessees)})
+    return rows
+
+
+def _hazardous_goods_underground(d: _Data) -> list[str]:
+    return [t["tenancy_id"] for t in d.tenancies
+            if _underground(t) and t.get("goods_fire_class") in FLAMMABLE_GOODS]
+
+
+def _underground(t: dict) -> bool:
+    """underground(t): the stored derived property, else computed from 楼层 (records without it)."""
+    v = t.get("underground")
+    if v is None and not blank(t.get("floor")):
+        from loaders.values import is_underground
+        v = is_underground(t["floor"])
+    return v is True
+
+
 def _coverage(d: _Data) -> list[dict]:
     fields = EXTRA["survey-coverage"]
     rows: dict[tuple[str, str], dict] = {}
@@ -437,18 +492,19 @@ def _survey_incomplete(d: _Data) -> list[tuple[str, str]]:
     return out
 
 
-def compute(records: dict[str, list[dict]], as_of: dt.date, cap: float = DEFAULT_CAP) -> dict[str, dict]:
+def compute(records: dict[str, list[dict]], as_of: dt.date, cap: float = DEFAULT_CAP,
+            cutoff: dt.date = LEGACY_CUTOFF) -> dict[str, dict]:
     """The expected result of every query id: {id: {"key", "columns", "rows"}}."""
     was_enabled = gc.isenabled()
     gc.disable()  # many small acyclic dicts: the cyclic GC would only rescan them
     try:
-        return _compute(records, as_of, cap)
+        return _compute(records, as_of, cap, cutoff)
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _compute(records: dict[str, list[dict]], as_of: dt.date, cap: float) -> dict[str, dict]:
+def _compute(records: dict[str, list[dict]], as_of: dt.date, cap: float, cutoff: dt.date) -> dict[str, dict]:
     d = _Data(records)
     rows: dict[str, list[dict]] = {}
 
@@ -512,10 +568,33 @@ def _compute(records: dict[str, list[dict]], as_of: dt.date, cap: float) -> dict
     rows["rectification-rate"] = _rectification(d)
     rows["inspection-accountability"] = [{"inspection_id": i} for i in _inspection_accountability(d)]
     rows["survey-incomplete"] = [{"record_type": t, "id": i} for t, i in _survey_incomplete(d)]
+    # version 2
+    unaccepted = _major_closed_unaccepted(d)
+    rows["major-closed-unaccepted"] = [{"hazard_id": i} for i in unaccepted]
+    sup_overdue = [h for h in d.hazards if _supervision_overdue(h, as_of)]
+    rows["supervision-overdue"] = [{"hazard_id": h["hazard_id"]} for h in sup_overdue]
+    rows["legacy-major-hazards"] = [
+        {"hazard_id": h["hazard_id"]} for h in d.hazards
+        if h.get("level") == "重大" and is_open(h) and h.get("found_on") is not None and h["found_on"] <= cutoff]
+    defied = _stop_order_defied(d)
+    rows["stop-order-defied"] = defied
+    hot = _hot_work(d)
+    rows["hot-work-near-flammables"] = hot
+    no_manager = _multi_tenant_no_manager(d)
+    rows["multi-tenant-no-manager"] = no_manager
+    underground = _hazardous_goods_underground(d)
+    rows["hazardous-goods-underground"] = [{"tenancy_id": i} for i in underground]
 
     # worry-list, from the findings above.
+    v2 = {"supervision_overdue": [h.get("uscc") for h in sup_overdue],
+          "unaccepted": [d.hazard_by_id[i].get("uscc") for i in unaccepted],
+          "stop_defied": [r["uscc"] for r in defied],
+          "hot_work": [u for r in hot for c in [d.contract_by_id[r["contract_id"]]]
+                       for u in dict.fromkeys((c.get("client_uscc"), c.get("contractor_uscc")))],
+          "underground_goods": [d.tenancy_by_id[i].get("lessee_uscc") for i in underground],
+          "no_manager": [d.buildings[r["building_id"]].get("owner_uscc") for r in no_manager]}
     parts = worry_parts(d, as_of, set(gaps_t), set(gaps_c), {t["tenancy_id"] for t in three + power},
-                        {r["operation_id"] for r in nested}, set(unsafe), market)
+                        {r["operation_id"] for r in nested}, set(unsafe), market, v2)
     rows["worry-list"] = [{"uscc": u, "score": p["score"]} for u, p in parts.items() if p["score"] > 0]
 
     out = {}
@@ -530,8 +609,9 @@ def _compute(records: dict[str, list[dict]], as_of: dt.date, cap: float) -> dict
 
 def worry_parts(d: _Data, as_of: dt.date, gap_tenancies: set[str], gap_contracts: set[str],
                 violation_tenancies: set[str], nested_ops: set[str], unsafe_buildings: set[str],
-                market: set[str]) -> dict[str, dict]:
-    """Per enterprise, the counted parts of the worry-list score and the score."""
+                market: set[str], v2: dict[str, list[str]] | None = None) -> dict[str, dict]:
+    """Per enterprise, the counted parts of the worry-list score and the score. `v2`: per
+    version-2 part, the enterprise of each finding (once per finding; stop_defied counts 0/1)."""
     parts = {e["uscc"]: dict.fromkeys(WORRY_WEIGHTS, 0) for e in d.enterprises}
 
     def add(uscc, part, n=1):
@@ -562,6 +642,9 @@ def worry_parts(d: _Data, as_of: dt.date, gap_tenancies: set[str], gap_contracts
     for u in market:
         if u in parts:
             parts[u]["no_licence"] = 1
+    for part, usccs in (v2 or {}).items():
+        for u in usccs:
+            add(u, part)
     for p in parts.values():
         p["score"] = sum(WORRY_WEIGHTS[k] * p[k] for k in WORRY_WEIGHTS)
     return parts

@@ -39,13 +39,21 @@ DIFFERENT = (("Tenancy", "lessee_uscc", "lessor_uscc"), ("Contract", "contractor
 # (label, column, other column): at least one of the two is filled.
 AT_LEAST_ONE = (("Contract", "building_id", "site_id"),)
 # (label, later column, earlier column): later >= earlier when both are set.
-NOT_BEFORE = (("Tenancy", "end_date", "start_date"), ("Contract", "end_date", "start_date"))
+NOT_BEFORE = (("Tenancy", "end_date", "start_date"), ("Contract", "end_date", "start_date"),
+              ("Hazard", "rectified_on", "found_on"), ("Hazard", "accepted_on", "found_on"),
+              ("Hazard", "delisted_on", "supervised_on"))
 # (label, column, condition column, condition value): column required when condition holds.
 REQUIRED_WHEN = (("Hazard", "closed_on", "status", "已销号"),)
+# (label, column, other column): column required when the other one is filled.
+REQUIRED_WITH = (("Hazard", "accepted_on", "acceptance"),)
+# (label, column, condition column, condition value): column must stay blank when condition holds.
+BLANK_WHEN = (("Hazard", "supervision_level", "supervised", False), ("Hazard", "supervised_on", "supervised", False),
+              ("Hazard", "supervision_deadline", "supervised", False))
+_ROW_RULES = (DIFFERENT, AT_LEAST_ONE, NOT_BEFORE, REQUIRED_WHEN, REQUIRED_WITH, BLANK_WHEN)
 
 
 def _check_rules() -> None:
-    for rules in (DIFFERENT, AT_LEAST_ONE, NOT_BEFORE, REQUIRED_WHEN):
+    for rules in _ROW_RULES:
         for label, *cols in rules:
             for c in cols[:2]:
                 NODES[label].column(c)
@@ -188,7 +196,7 @@ def _read_sheet(sh: SheetData, ctx: _Ctx, summary: SheetSummary, progress: Progr
 
 def _row_rules(nt: NodeType, es: list[Entry], ctx: _Ctx) -> None:
     label = nt.label
-    if not any(rule[0] == label for rules in (DIFFERENT, AT_LEAST_ONE, NOT_BEFORE, REQUIRED_WHEN) for rule in rules):
+    if not any(rule[0] == label for rules in _ROW_RULES for rule in rules):
         return
     for e in es:
         v = e.values
@@ -212,6 +220,17 @@ def _row_rules(nt: NodeType, es: list[Entry], ctx: _Ctx) -> None:
                 cc, cd = nt.column(col), nt.column(cond)
                 ctx.add("REQUIRED_WHEN", e, col, header_zh=cc.header, header_en=col, cond_zh=cd.header,
                         cond_en=cond, cond_value=cond_value)
+        for lab, col, other in REQUIRED_WITH:
+            if lab == label and v.get(other) is not None and v.get(col) is None and is_blank(e.raw.get(col)):
+                cc, co = nt.column(col), nt.column(other)
+                ctx.add("REQUIRED_WITH", e, col, header_zh=cc.header, header_en=col, other_zh=co.header,
+                        other_en=other, other_value=display(e.raw.get(other)))
+        for lab, col, cond, cond_value in BLANK_WHEN:
+            if lab == label and v.get(cond) is cond_value and not is_blank(e.raw.get(col)):
+                cc, cd = nt.column(col), nt.column(cond)
+                shown = {True: ("是", "yes"), False: ("否", "no")}.get(cond_value, (cond_value, cond_value))
+                ctx.add("BLANK_WHEN", e, col, header_zh=cc.header, header_en=col, cond_zh=cd.header,
+                        cond_en=cond, cond_value_zh=shown[0], cond_value_en=shown[1])
 
 
 def _unique_keys(entries: dict[str, list[Entry]], ctx: _Ctx) -> dict[str, dict[Any, Entry]]:

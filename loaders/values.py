@@ -90,6 +90,23 @@ def _text_of(raw: Any) -> str:
     return str(raw)
 
 
+# --- floors ---------------------------------------------------------------------------
+
+_UNDERGROUND_RE = re.compile(r"(地下|负|[B-][0-9])")
+
+
+def is_underground(floor: Any) -> bool | None:
+    """Whether a tenancy's 楼层 names an underground floor (survey-format.md, version 2):
+    after trimming and full-width folding it begins with 地下 or 负, or is B or - followed
+    by a digit (地下一层, 负2层, B1, -1, Ｂ１). `B 1` is not. None when 楼层 is blank."""
+    if floor is None:
+        return None
+    text = strip(fold_width(_text_of(floor)))
+    if not text:
+        return None
+    return _UNDERGROUND_RE.match(text) is not None
+
+
 # --- USCC (GB 32100-2015) ------------------------------------------------------------
 
 USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

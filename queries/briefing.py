@@ -23,8 +23,8 @@ from typing import Any, Iterable
 from graphmodel.backends.base import Backend
 from graphmodel.errors import SitegraphError
 from graphmodel.schema import (
-    BUILDING, CONTRACT, DISPATCH, ENTERPRISE, FIRE_CLASSES, HAZARD, INSPECTION,
-    OPEN_HAZARD, OPERATION, SITE, TENANCY, NodeType,
+    BUILDING, CONTRACT, DISPATCH, ENTERPRISE, FIRE_CLASSES, HAZARD, HIGH_RISK_WORK, INSPECTION,
+    OPEN_HAZARD, OPERATION, RECTIFIED_HAZARD, SITE, TENANCY, NodeType,
 )
 
 # Long statements on a big graph (a whole park) may take a while; reads stay bounded.
@@ -140,6 +140,13 @@ class BuildingBrief:
     max_depth: int = 0
     workers: int = 0  # Σ 入驻人数 of its tenancies
     leased_area: float = 0.0
+    manager: str | None = None  # 统一管理单位 (survey version 2)
+    users: int = 0  # distinct lessees (≥ 2: 多家使用, 消防〔2023〕72号 第七条)
+
+    @property
+    def needs_manager(self) -> bool:
+        """Several users and no unified manager recorded (multi-tenant-no-manager)."""
+        return self.users >= 2 and not self.manager
 
 
 @dataclass
@@ -149,6 +156,13 @@ class CheckItem:
     text: str  # the notice's wording
     state: str
     evidence: list[str]
+    evidence_states: list[str] = field(default_factory=list)  # the state of each evidence line
+
+    @property
+    def issues(self) -> list[str]:
+        """The evidence lines that are not met or not surveyed (all of them if none is)."""
+        out = [e for e, st in zip(self.evidence, self.evidence_states) if st != OK]
+        return out or self.evidence
 
 
 @dataclass
@@ -173,6 +187,21 @@ class Finding:
 
 
 @dataclass
+class HighRiskWork:
+    """One piece of high-risk work on the target: a high-risk operation (a place), or one
+    high-risk work type (动火作业, 有限空间作业 …) of an outsourcing contract."""
+
+    source: str  # operation | contract
+    id: str  # operation id or contract id
+    category: str  # 喷涂, 粉尘涉爆 … (operations); 动火作业, 有限空间作业 … (contracts)
+    uscc: str  # who does it: the operator, or the contractor
+    building_id: str | None
+    site_id: str | None = None
+    client: str | None = None  # the client of a contract
+    note: str = ""  # the operator's footing, or the contract's work
+
+
+@dataclass
 class Briefing:
     target: TargetRef
     as_of: dt.date
@@ -192,6 +221,8 @@ class Briefing:
     checklist: list[CheckRow]
     findings: list[Finding] | None  # None: the query pack could not be run
     findings_note: str = ""
+    # 责令停产整顿 inspections of the parties, each with the 准予复产 that lifted it (if any)
+    stop_orders: list[dict] = field(default_factory=list)
     meta: dict = field(default_factory=dict)  # backend, location, generated_at (not compared)
 
     # ---- helpers for the templates -------------------------------------------------
@@ -213,24 +244,39 @@ class Briefing:
         return [h for h in self.hazards if not h["open"]]
 
     @property
+    def open_major(self) -> list[dict]:
+        return [h for h in self.open_hazards if h["level"] == "重大"]
+
+    @property
+    def overdue_hazards(self) -> list[dict]:
+        return [h for h in self.open_hazards if h["overdue"]]
+
+    @property
+    def high_risk_work(self) -> list[HighRiskWork]:
+        """High-risk operations, then each high-risk work type of each contract, by building."""
+        out = [HighRiskWork("operation", oid, o["category"], o["uscc"], o.get("building_id"), note=o["footing"])
+               for oid, o in self.operations.items()]
+        for cid, c in self.contracts.items():
+            for w in c.props.get("high_risk_work") or []:
+                if w in HIGH_RISK_WORK:
+                    out.append(HighRiskWork("contract", cid, w, c.target, c.building_id, c.site_id, c.source,
+                                            c.props.get("work") or ""))
+        return sorted(out, key=lambda x: (x.building_id or "~", x.source != "operation", x.id, x.category))
+
+    @property
     def summary(self) -> dict:
-        open_h = self.open_hazards
-        return {
-            "buildings": len(self.buildings),
-            "enterprises": len(self.enterprises),
-            "tenancies": len(self.tenancies),
+        """The KPI figures: each one is the length of the list it summarises (KPI_LISTS)."""
+        out = {k: len(get(self)) for k, get in KPI_LISTS.items()}
+        out["findings"] = None if self.findings is None else out["findings"]
+        hrw = self.high_risk_work
+        out.update({
             "max_depth": max((b.max_depth for b in self.buildings), default=0),
-            "contracts": len(self.contracts),
-            "dispatch": len(self.dispatch),
             "operations": len(self.operations),
-            "open_hazards": len(open_h),
-            "open_major": sum(1 for h in open_h if h["level"] == "重大"),
-            "overdue": sum(1 for h in open_h if h["overdue"]),
-            "breaks": len(self.breaks),
-            "findings": None if self.findings is None else len(self.findings),
+            "contract_high_risk": sum(1 for x in hrw if x.source == "contract"),
             "workers": sum(b.workers for b in self.buildings),
             "leased_area": round(sum(b.leased_area for b in self.buildings), 2),
-        }
+        })
+        return out
 
     def as_dict(self, *, with_meta: bool = False) -> dict:
         """Plain data (json-able apart from dates); `meta` left out unless asked."""
@@ -238,6 +284,23 @@ class Briefing:
         if not with_meta:
             d.pop("meta", None)
         return d
+
+
+# KPI key -> the list the figure counts (the page shows each list under its KPI; the
+# tests check figure == length). New facts of the briefing add their KPI here.
+KPI_LISTS = {
+    "buildings": lambda b: b.buildings,
+    "enterprises": lambda b: list(b.enterprises),
+    "tenancies": lambda b: list(b.tenancies),
+    "contracts": lambda b: list(b.contracts),
+    "high_risk": lambda b: b.high_risk_work,
+    "dispatch": lambda b: list(b.dispatch),
+    "breaks": lambda b: b.breaks,
+    "open_major": lambda b: b.open_major,
+    "open_hazards": lambda b: b.open_hazards,
+    "overdue": lambda b: b.overdue_hazards,
+    "findings": lambda b: b.findings or [],
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -257,6 +320,7 @@ def _ret(nt: NodeType, var: str, include_personal: bool) -> str:
             if not include_personal:
                 continue
         parts.append(f"{var}.`{c.key}` AS `{c.key}`")
+    parts += [f"{var}.`{d.key}` AS `{d.key}`" for d in nt.derived]  # uscc_valid, underground
     parts += [f"{var}.`{k}` AS `{k}`" for k in ("source", "src_file", "src_sheet", "src_row")]
     return ", ".join(parts)
 
@@ -703,8 +767,11 @@ def _assemble(ref, as_of, personal, buildings, sites, paths, enterprises, t_rows
             hazards=b_hazards, max_depth=max(depths, default=0),
             workers=sum(int(tenancies[t].props.get("workers") or 0) for t in order),
             leased_area=round(sum(float(tenancies[t].props.get("area") or 0) for t in order), 2),
+            manager=b.get("manager_uscc"), users=len({r["lessee_uscc"] for r in rows}),
         ))
         role(owner, f"产权单位 {bid}")
+        if b.get("manager_uscc"):
+            role(b["manager_uscc"], f"统一管理单位 {bid}")
 
         # Operations: who runs them, and on what footing.
         for o in ops:
@@ -770,6 +837,23 @@ def _assemble(ref, as_of, personal, buildings, sites, paths, enterprises, t_rows
                 breaks.append(Break("sublease-unconsented", "medium", "tenancy", tid, bb.building_id,
                                     f"{tid}：转租（深度 {t.depth}）未取得上一手出租方书面同意"
                                     + ("（未填）" if t.props.get("sublease_consent") is None else "")))
+    for bb in bbriefs:
+        if bb.needs_manager:
+            breaks.append(Break("no-manager", "medium", "building", bb.building_id, bb.building_id,
+                                f"{bb.building_id}：{bb.users} 家单位使用，未明确统一管理单位（物业服务企业或一家使用单位），"
+                                "共用疏散通道、消防设施无人统一管理（消防〔2023〕72号 第七条）"))
+        for tid in bb.tenancies:
+            t = tenancies[tid]
+            if t.props.get("underground") is True and t.props.get("goods_fire_class") in FLAMMABLE_GOODS:
+                breaks.append(Break("hazardous-goods-underground", "high", "tenancy", tid, bb.building_id,
+                                    f"{tid}：{nm(t.target)} 在地下楼层“{t.props.get('floor')}”生产储存"
+                                    f"{t.props['goods_fire_class']}类物品（GB 50016 第3.3.4条）"))
+    for cid, conflicts in hot_work_conflicts(contracts, o_rows, t_rows).items():
+        c = contracts[cid]
+        what = "、".join(f"{x['id']}（{x['what']}，{nm(x['uscc'])}）" for x in conflicts)
+        breaks.append(Break("hot-work-near-flammables", "high", "contract", cid, c.building_id,
+                            f"{cid}：承包方 {nm(c.target)} 在 {c.building_id} 动火作业，同楼有{what}——"
+                            f"发包方 {nm(c.source)} 须统一协调、隔离并落实动火审批"))
     for cid in sorted(contracts):
         c = contracts[cid]
         where = c.building_id or c.site_id
@@ -807,8 +891,14 @@ def _assemble(ref, as_of, personal, buildings, sites, paths, enterprises, t_rows
             "时限": h.get("deadline") is not None,
             "预案": h.get("contingency_plan"),
         }
+        accepted = h.get("acceptance") == "通过" and h.get("accepted_on") is not None
+        sup_overdue = bool(h.get("supervised") is True and h.get("supervision_deadline")
+                           and h["supervision_deadline"] < as_of and h.get("delisted_on") is None)
         hazards.append({**h, "open": is_open, "overdue": overdue, "five": five,
-                        "five_missing": [k for k, v in five.items() if v is not True]})
+                        "five_missing": [k for k, v in five.items() if v is not True],
+                        "accepted": accepted, "acceptance_text": _acceptance_text(h),
+                        "closed_unaccepted": h.get("level") == "重大" and h.get("status") == "已销号" and not accepted,
+                        "supervision_overdue": sup_overdue, "supervision_text": _supervision_text(h, sup_overdue)})
         role(h["uscc"], f"隐患责任 {h['hazard_id']}")
     hazards.sort(key=lambda h: (not h["open"], h["level"] != "重大", not h["overdue"],
                                 h.get("deadline") or dt.date.max, h["hazard_id"]))
@@ -822,18 +912,28 @@ def _assemble(ref, as_of, personal, buildings, sites, paths, enterprises, t_rows
     elif ref.kind == "building" and bbriefs:
         site_path_target = bbriefs[0].site_path
 
+    stops = stop_orders(inspections, enterprises)
+    for so in stops:
+        if so["defied"]:
+            breaks.append(Break("stop-order-defied", "high", "inspection", so["inspection_id"], None,
+                                f"{nm(so['uscc'])} 于 {so['date'].isoformat()} 被责令停产整顿"
+                                f"（{so['inspection_id']}{'，' + so['document_no'] if so.get('document_no') else ''}），"
+                                "此后未准予复产，经营状态仍记为“在产”"))
+    breaks.sort(key=lambda x: (sev[x.severity], x.building_id or "", x.link_kind, x.link_id, x.code))
+
     brief = Briefing(
         target=ref, as_of=as_of, include_personal=personal, site_path=site_path_target, sites=sites,
         buildings=bbriefs, enterprises=dict(sorted(enterprises.items())), tenancies=tenancies,
         contracts=dict(sorted(contracts.items())), dispatch=dispatch,
         operations=dict(sorted(operations.items())), hazards=hazards, inspections=inspections,
         site_contracts=sorted(site_contract_ids), breaks=breaks, checklist=[], findings=None,
+        stop_orders=stops,
     )
     brief.checklist = checklist(brief)
     return brief
 
 
-_ROLE_ORDER = ("园区运营管理", "产权单位", "出租方", "承租方", "发包方", "承包方", "用工单位", "派遣单位", "高风险作业", "隐患责任")
+_ROLE_ORDER = ("园区运营管理", "产权单位", "统一管理单位", "出租方", "承租方", "发包方", "承包方", "用工单位", "派遣单位", "高风险作业", "隐患责任")
 
 
 def _role_key(text: str):
@@ -841,6 +941,82 @@ def _role_key(text: str):
         if text.startswith(r):
             return (i, text)
     return (len(_ROLE_ORDER), text)
+
+
+# --------------------------------------------------------------------------------------
+# Version-2 facts: acceptance, 挂牌督办, stop orders, hot work next to flammables
+# --------------------------------------------------------------------------------------
+
+# As the pack's hot-work-near-flammables and hazardous-goods-underground define them.
+FLAMMABLE_OPERATIONS = ("喷涂", "粉尘涉爆", "危险化学品", "锂电池储存")
+FLAMMABLE_GOODS = ("甲", "乙")
+
+
+def _acceptance_text(h: dict) -> str:
+    if h.get("acceptance"):
+        on = h["accepted_on"].isoformat() if h.get("accepted_on") else "日期未填"
+        by = f"，{h['accepted_by']}" if h.get("accepted_by") else ""
+        return f"验收{h['acceptance']}（{on}{by}）"
+    if h.get("status") in RECTIFIED_HAZARD:
+        return "未验收" if h.get("status") == "已销号" else "待验收"
+    return ""
+
+
+def _supervision_text(h: dict, overdue: bool) -> str:
+    if h.get("supervised") is not True:
+        return "否" if h.get("supervised") is False else ""
+    parts = [f"{h.get('supervision_level') or '级别未填'}挂牌"]
+    if h.get("supervised_on"):
+        parts.append(f"{h['supervised_on'].isoformat()} 挂牌")
+    if h.get("supervision_deadline"):
+        parts.append(f"督办期限 {h['supervision_deadline'].isoformat()}" + ("（已逾期）" if overdue else ""))
+    if h.get("delisted_on"):
+        parts.append(f"{h['delisted_on'].isoformat()} 摘牌")
+    return "，".join(parts)
+
+
+def stop_orders(inspections: list[dict], enterprises: dict[str, dict]) -> list[dict]:
+    """Every 责令停产整顿 inspection, newest first, with the first later 准予复产 of the same
+    party that lifted it; `defied` as stop-order-defied: the party's latest stop order, not
+    lifted, and 经营状态 recorded 在产."""
+    by_party: dict[str, list[dict]] = {}
+    for i in inspections:
+        by_party.setdefault(i["uscc"], []).append(i)
+    out = []
+    for uscc, ins in by_party.items():
+        stops = sorted((i for i in ins if "责令停产整顿" in (i.get("actions") or ())),
+                       key=lambda i: (i["date"], i["inspection_id"]))
+        resumes = sorted((i for i in ins if "准予复产" in (i.get("actions") or ())),
+                         key=lambda i: (i["date"], i["inspection_id"]))
+        for n, s in enumerate(stops):
+            lift = next((r for r in resumes if r["date"] > s["date"]), None)
+            latest = n == len(stops) - 1
+            out.append({"uscc": uscc, "inspection_id": s["inspection_id"], "date": s["date"],
+                        "agency": s.get("agency"), "document_no": s.get("document_no"),
+                        "lifted_on": lift["date"] if lift else None, "lifted_by": lift["inspection_id"] if lift else None,
+                        "lift_document_no": lift.get("document_no") if lift else None,
+                        "defied": latest and lift is None and (enterprises.get(uscc) or {}).get("status") == "在产"})
+    out.sort(key=lambda x: (-x["date"].toordinal(), x["inspection_id"]))
+    return out
+
+
+def hot_work_conflicts(contracts: dict[str, Link], o_rows: list[dict], t_rows: list[dict]) -> dict[str, list[dict]]:
+    """contract id -> what its 动火作业 is next to in its building: operations of another party
+    in FLAMMABLE_OPERATIONS and tenancies with 甲/乙 goods (as hot-work-near-flammables)."""
+    out: dict[str, list[dict]] = {}
+    for cid in sorted(contracts):
+        c = contracts[cid]
+        if not c.building_id or "动火作业" not in (c.props.get("high_risk_work") or ()):
+            continue
+        near = [{"kind": "operation", "id": o["operation_id"], "what": o["category"], "uscc": o["uscc"]}
+                for o in sorted(o_rows, key=lambda o: o["operation_id"])
+                if o["building_id"] == c.building_id and o["category"] in FLAMMABLE_OPERATIONS and o["uscc"] != c.target]
+        near += [{"kind": "tenancy", "id": t["tenancy_id"], "what": f"{t['goods_fire_class']}类物品", "uscc": t["lessee_uscc"]}
+                 for t in sorted(t_rows, key=lambda t: t["tenancy_id"])
+                 if t["building_id"] == c.building_id and t.get("goods_fire_class") in FLAMMABLE_GOODS]
+        if near:
+            out[cid] = near
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -860,6 +1036,7 @@ LESSOR_ITEMS = (
     ("agreement", "协议及职责", "是否签订专门的安全生产（消防安全）管理协议，并明确各自管理职责"),
     ("coordinate", "统一协调", "是否对承租主体安全生产工作实行统一协调、管理"),
     ("inspect", "定期检查", "是否定期开展安全检查，发现安全问题并督促整改"),
+    ("manager", "统一管理", "有两个以上使用单位的，是否委托物业服务企业或明确一家使用单位统一管理（消防〔2023〕72号 第七条）"),
 )
 LESSEE_ITEMS = (
     ("market", "市场准入/环境许可", "是否具备合法的市场准入手续和环境许可手续"),
@@ -883,7 +1060,7 @@ def _fact(label: str, v, *, violation: bool = False, who: str = "") -> tuple[str
 def _item(code_label_text, facts: list[tuple[str, str]]) -> CheckItem:
     code, label, text = code_label_text
     return CheckItem(code, label, text, _worst(s for s, _ in facts) if facts else UNKNOWN,
-                     [e for _, e in facts] or ["无记录"])
+                     [e for _, e in facts] or ["无记录"], [s for s, _ in facts] or [UNKNOWN])
 
 
 def checklist(b: Briefing) -> list[CheckRow]:
@@ -924,6 +1101,12 @@ def checklist(b: Briefing) -> list[CheckRow]:
             f["coordinate"] = [_fact(_hdr(TENANCY, "coordinated"), t.props.get("coordinated"), who=f"{t.id} ") for t in ts]
             f["inspect"] = [_fact(_hdr(TENANCY, "periodic_inspection"), t.props.get("periodic_inspection"), who=f"{t.id} ")
                             for t in ts]
+            if bb.users < 2:
+                f["manager"] = [(NA, f"仅 {bb.users} 家使用")]
+            elif bb.manager:
+                f["manager"] = [(OK, f"{bb.users} 家使用，统一管理单位：{b.ent_name(bb.manager)}")]
+            else:
+                f["manager"] = [(BAD, f"{bb.users} 家使用，统一管理单位未填")]
             rows.append(CheckRow("lessor", lessor, bb.building_id, [t.id for t in ts],
                                  [_item(items_l[c[0]], f[c[0]]) for c in LESSOR_ITEMS]))
         for tid in bb.tenancies:
@@ -960,8 +1143,80 @@ def checklist(b: Briefing) -> list[CheckRow]:
             if fire_rank(goods) is not None and fire_rank(bclass) is not None and fire_rank(goods) < fire_rank(bclass):
                 fc.state = OK if t.props.get("fire_reacceptance") is True else (
                     UNKNOWN if t.props.get("fire_reacceptance") is None else BAD)
+            if t.props.get("underground") is True and goods in FLAMMABLE_GOODS:  # GB 50016 3.3.4: never, whatever the review
+                fc.evidence.append(f"地下楼层“{t.props.get('floor')}”生产储存{goods}类物品（GB 50016 第3.3.4条）")
+                fc.evidence_states.append(BAD)
+                fc.state = BAD
             rows.append(CheckRow("lessee", t.target, bb.building_id, [tid], items))
     return rows
+
+
+# How much a checklist item weighs when choosing what to check first on site (1–10): the
+# conditions behind fires and explosions in rented plants (三合一, 危化品, a fire class
+# above the building's, the building itself, fire layout) and the lessor's duties that
+# 工贸行业重大事故隐患判定标准 GEN-1 names (统一协调管理, 定期检查) weigh most.
+CHECK_WEIGHT = {
+    "hazchem": 10, "three_in_one": 10, "fire_class": 9, "structure": 9, "fire_layout": 8, "coordinate": 8,
+    "inspect": 8, "agreement": 7, "fire_accept": 7, "power_gas": 7, "review_lessee": 6, "review_use": 6,
+    "illegal_build": 5, "market": 5, "duties": 5, "three_sim": 4, "land": 3, "address": 3, "manager": 6,
+}
+# Items about the building itself: the same for every lessor on it, listed once per building.
+BUILDING_ITEMS = ("land", "three_sim", "structure", "fire_accept", "fire_layout", "illegal_build", "manager")
+
+
+@dataclass
+class PriorityCheck:
+    """A checklist item chosen for the visit: its subject, the item and why it ranks."""
+
+    row: CheckRow
+    item: CheckItem
+    score: int  # weight, doubled when the ledger records a violation (不符合) rather than a blank
+    workers: int  # people in the space it concerns
+
+
+def priority_checks(b: Briefing) -> list[PriorityCheck]:
+    """Every checklist item that is 不符合 or 未排查, most important first.
+
+    Ranked by CHECK_WEIGHT (doubled for 不符合), then by the people it concerns (the
+    tenancy's workers, a lessor's or building's total), then building, subject, item.
+    A building's own conditions count once per building.
+    """
+    workers_of = {tid: int(t.props.get("workers") or 0) for tid, t in b.tenancies.items()}
+    out, seen = [], set()
+    for r in b.checklist:
+        for it in r.items:
+            if it.state not in (BAD, UNKNOWN):
+                continue
+            if r.role == "lessor" and it.code in BUILDING_ITEMS:
+                if (r.building_id, it.code) in seen:
+                    continue
+                seen.add((r.building_id, it.code))
+                bb = b.building(r.building_id)
+                people = bb.workers if bb else 0
+            else:
+                people = sum(workers_of.get(t, 0) for t in r.tenancy_ids)
+            weight = CHECK_WEIGHT.get(it.code, 1)
+            out.append(PriorityCheck(r, it, weight * (2 if it.state == BAD else 1), people))
+    out.sort(key=lambda p: (-p.score, -p.workers, p.row.building_id, p.row.role, p.row.uscc,
+                            p.row.tenancy_ids, p.item.code))
+    return out
+
+
+def visit_checks(b: Briefing, n: int = 10, per_item: int = 3) -> list[PriorityCheck]:
+    """The `n` things to check first: priority_checks() in order, at most `per_item` of
+    one checklist item (so that ten lessees' 三合一 do not crowd out the lessors' duties)
+    unless fewer kinds are left to fill the list."""
+    ranked = priority_checks(b)
+    picked, count, rest = [], {}, []
+    for p in ranked:
+        if len(picked) < n and count.get(p.item.code, 0) < per_item:
+            picked.append(p)
+            count[p.item.code] = count.get(p.item.code, 0) + 1
+        else:
+            rest.append(p)
+    picked += rest[: n - len(picked)]
+    order = {id(p): i for i, p in enumerate(ranked)}
+    return sorted(picked, key=lambda p: order[id(p)])
 
 
 # --------------------------------------------------------------------------------------
@@ -1086,15 +1341,22 @@ def responsibility_graph(b: Briefing, building_id: str | None = None):
     for bb in bbs:
         bn = f"B:{bb.building_id}"
         g.add_node(bn, kind="building", id=bb.building_id, label=bb.name, state=OK,
-                   sub=" / ".join(s["name"] or s["site_id"] for s in bb.site_path[:1]))
+                   sub=" / ".join(s["name"] or s["site_id"] for s in bb.site_path[:1]),
+                   broken=bb.needs_manager, no_manager=bb.needs_manager)
         if bb.owner:
             g.add_edge(bn, ent(bb.owner), rel="OWNS", label="产权")
             g.nodes[ent(bb.owner)]["owner"] = True
+        if bb.manager:  # the unified manager manages the building (the owner: a mark on its box)
+            g.nodes[ent(bb.manager)]["manager"] = True
+            if bb.manager != bb.owner:
+                g.add_edge(ent(bb.manager), bn, rel="MANAGES_BUILDING", label="统一管理")
         for tid in bb.tenancies:
             t = b.tenancies[tid]
             tn = f"T:{tid}"
-            g.add_node(tn, kind="tenancy", id=tid, state=t.state, depth=t.depth, broken=t.orphan or t.two_way_gap,
-                       gaps=t.gaps, two_way_gap=t.two_way_gap, orphan=t.orphan)
+            under = t.props.get("underground") is True and t.props.get("goods_fire_class") in FLAMMABLE_GOODS
+            g.add_node(tn, kind="tenancy", id=tid, state=BAD if under else t.state, depth=t.depth,
+                       broken=t.orphan or t.two_way_gap or under, gaps=t.gaps, two_way_gap=t.two_way_gap,
+                       orphan=t.orphan, underground_goods=under)
             if t.orphan:
                 g.add_edge(bn, ent(t.source), rel="UNLINKED", label="无产权无租赁", broken=True)
             g.add_edge(ent(t.source), tn, rel="LESSOR_OF", broken=t.orphan)
@@ -1124,6 +1386,17 @@ def responsibility_graph(b: Briefing, building_id: str | None = None):
             if ent(o["uscc"]) not in nx.descendants(g, bn) | {bn}:
                 g.add_edge(bn, ent(o["uscc"]), rel="UNLINKED", label="无产权无租赁", broken=True)
             g.add_edge(ent(o["uscc"]), on, rel="RUNS")
+        # 动火作业 next to flammables: the contract breaks, and what it endangers is marked (no
+        # edge: edges are who manages whom, and a path through a conflict would read as one)
+        conflicts = hot_work_conflicts({c: b.contracts[c] for c in bb.contracts},
+                                       [b.operations[o] for o in bb.operations],
+                                       [{**b.tenancies[t].props, "building_id": bb.building_id} for t in bb.tenancies])
+        for cid, near in conflicts.items():
+            g.nodes[f"C:{cid}"].update(hot_work=[x["id"] for x in near], broken=True, state=BAD)
+            for x in near:
+                other = ("O:" if x["kind"] == "operation" else "T:") + x["id"]
+                if other in g:
+                    g.nodes[other].setdefault("near_hot_work", []).append(cid)
     if building_id is None:
         for cid in b.site_contracts:
             c = b.contracts[cid]

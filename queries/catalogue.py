@@ -2,8 +2,10 @@
 
 Each file holds the query's metadata (titles, description, legal basis, severity,
 category, parameters, result columns) and ONE Cypher text that runs unchanged on both
-backends (the common subset of cypher-dialects.md). The ids and their key columns are
-the contract of /work/shared/docs/query-catalogue.md.
+backends (the common subset of the two Cypher dialects). The ids and their key columns
+are a contract with the analysts (reports and spreadsheets join on them): they are
+declared once, in CATALOGUE below, and the tests hold the pack and the generator's
+ground truth to it.
 
 Two text-level macros exist, expanded identically for both backends when a file is
 loaded (so they are not a dialect translation). A line
@@ -48,34 +50,44 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from graphmodel.backends import guard
 from graphmodel.schema import personal_keys
 
-# The catalogue's ids, in the order of query-catalogue.md (listing order of the pack).
-CATALOGUE_IDS: tuple[str, ...] = (
-    "responsibility-gaps",
-    "coordination-gaps",
-    "unreviewed-tenants",
-    "use-changed",
-    "unsafe-leased-buildings",
-    "nested-high-risk",
-    "sublease-unconsented",
-    "fire-class-upgrade",
-    "three-in-one",
-    "illegal-power-hazchem",
-    "market-access",
-    "dust-in-multistorey",
-    "major-hazards-open",
-    "major-hazards-unreported",
-    "hazards-overdue",
-    "hazard-ledger-incomplete",
-    "dispatch-over-cap",
-    "dispatch-core-posts",
-    "unqualified-contractors",
-    "five-always",
-    "survey-coverage",
-    "rectification-rate",
-    "inspection-accountability",
-    "survey-incomplete",
-    "worry-list",
-)
+# The catalogue: every query id and its key columns (returned under exactly these names,
+# one row per subject), in catalogue order, which is the listing order of the pack.
+CATALOGUE: dict[str, tuple[str, ...]] = {
+    "responsibility-gaps": ("kind", "id"),
+    "coordination-gaps": ("kind", "id"),
+    "unreviewed-tenants": ("tenancy_id",),
+    "use-changed": ("tenancy_id",),
+    "unsafe-leased-buildings": ("building_id",),
+    "nested-high-risk": ("operation_id",),
+    "sublease-unconsented": ("tenancy_id",),
+    "fire-class-upgrade": ("tenancy_id",),
+    "three-in-one": ("tenancy_id",),
+    "illegal-power-hazchem": ("tenancy_id",),
+    "market-access": ("uscc",),
+    "dust-in-multistorey": ("operation_id",),
+    "major-hazards-open": ("hazard_id",),
+    "major-hazards-unreported": ("hazard_id",),
+    "hazards-overdue": ("hazard_id",),
+    "hazard-ledger-incomplete": ("hazard_id",),
+    "dispatch-over-cap": ("uscc",),
+    "dispatch-core-posts": ("dispatch_id",),
+    "unqualified-contractors": ("contract_id",),
+    "five-always": ("action", "subject_id"),
+    "survey-coverage": ("county", "township"),
+    "rectification-rate": ("county",),
+    "inspection-accountability": ("inspection_id",),
+    "survey-incomplete": ("record_type", "id"),
+    "worry-list": ("uscc",),
+    # version 2 (unregistered-parties comes with the parties issue: 临时编码, 主体类型)
+    "major-closed-unaccepted": ("hazard_id",),
+    "supervision-overdue": ("hazard_id",),
+    "legacy-major-hazards": ("hazard_id",),
+    "stop-order-defied": ("uscc",),
+    "hot-work-near-flammables": ("contract_id",),
+    "multi-tenant-no-manager": ("building_id",),
+    "hazardous-goods-underground": ("tenancy_id",),
+}
+CATALOGUE_IDS: tuple[str, ...] = tuple(CATALOGUE)
 
 # Severity of what a query finds (a small fixed scale):
 #   重大: a 重大事故隐患 under 应急管理部令第10号 or a "五个一律" measure;
@@ -96,6 +108,8 @@ ParamType = Literal["date", "float", "int", "str"]
 ID_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 PARAM_REF_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# A code returned as a column value: 'outsourcing' AS kind (lower-case ASCII, not user text).
+CODE_LITERAL_RE = re.compile(r"'([a-z][a-z0-9_]*)'\s+AS\s+([a-z][a-z0-9_]*)")
 TODAY = "today"
 
 # Column names that hold personal data whenever a query returns them: every personal
@@ -155,6 +169,10 @@ class Column(BaseModel):
     # A collect()ed list whose order is not meaningful: sorted (and de-duplicated) by the
     # runner, because the backends return collect() items in different orders.
     set_list: bool = False
+    # Chinese labels of coded values (outsourcing -> 外包), shown in xlsx/csv exports and
+    # tables; JSON keeps the codes (a contract). Every code literal the Cypher returns
+    # AS this column must have one (checked below).
+    labels: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod
@@ -169,6 +187,8 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name} holds personal data: set personal = true")
         if self.key and self.personal:
             raise ValueError(f"column {self.name}: a key column cannot be personal")
+        if any(not k.strip() or not v.strip() for k, v in self.labels.items()):
+            raise ValueError(f"column {self.name}: empty value label")
         return self
 
     @property
@@ -193,6 +213,33 @@ class QuerySpec(BaseModel):
     columns: list[Column] = Field(min_length=1)
     sort: list[str] = Field(min_length=1)
     cypher: str
+    # A title may name parameters, "{cap:%}" (as a percentage) or "{cap}": title_zh/title_en
+    # hold it filled with the defaults, a run's spec (runner.run_query) with its own values.
+    title_zh_template: str = ""
+    title_en_template: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _title_templates(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaults = {p.get("name"): p.get("default") for p in data.get("params") or [] if isinstance(p, dict)}
+        for lang in ("zh", "en"):
+            title = data.get(f"title_{lang}")
+            if isinstance(title, str) and TITLE_PARAM_RE.search(title) and not data.get(f"title_{lang}_template"):
+                unknown = [m.group(1) for m in TITLE_PARAM_RE.finditer(title) if m.group(1) not in defaults]
+                if unknown:
+                    raise ValueError(f"title_{lang} names undeclared parameters {unknown}")
+                data = {**data, f"title_{lang}_template": title, f"title_{lang}": fill_title(title, defaults)}
+        return data
+
+    def titled(self, values: dict[str, Any]) -> "QuerySpec":
+        """This spec with its titles filled from a run's parameter values (itself if fixed)."""
+        if not (self.title_zh_template or self.title_en_template):
+            return self
+        return self.model_copy(update={
+            "title_zh": fill_title(self.title_zh_template or self.title_zh, values),
+            "title_en": fill_title(self.title_en_template or self.title_en, values)})
 
     @field_validator("id")
     @classmethod
@@ -232,6 +279,10 @@ class QuerySpec(BaseModel):
         if set(pnames) - used:
             raise ValueError(f"{self.id}: declared parameters not used by the Cypher {sorted(set(pnames) - used)}")
         expand_macros(self.cypher)  # raises on a malformed macro
+        for code, name in CODE_LITERAL_RE.findall(self.cypher):
+            if name in names and code not in self.column(name).labels:
+                raise ValueError(f"{self.id}: column {name!r} returns the code {code!r}: give it a label "
+                                 f"([columns] labels = {{ {code} = \"…\" }})")
         return self
 
     # --- derived ---------------------------------------------------------------------
@@ -277,7 +328,8 @@ class QuerySpec(BaseModel):
                 for p in self.params
             ],
             "columns": [
-                {"name": c.name, "label_zh": c.label_zh, "label_en": c.label_en, "key": c.key, "personal": c.personal}
+                {"name": c.name, "label_zh": c.label_zh, "label_en": c.label_en, "key": c.key, "personal": c.personal,
+                 **({"labels": dict(c.labels)} if c.labels else {})}
                 for c in self.columns
             ],
         }
@@ -299,6 +351,23 @@ _FOLD_DIFFERS_RE = re.compile(
 _VAR_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SEP, _ESC = "\u0001", "\u0002"  # FOLD_DIFFERS: separator S and its escape E (never folded, never made)
 _JOINED = "_fold_joined"  # the variable FOLD_DIFFERS folds
+
+
+TITLE_PARAM_RE = re.compile(r"\{([a-z][a-z0-9_]*)(:%)?\}")
+
+
+def fill_title(template: str, values: dict[str, Any]) -> str:
+    """A title template with its "{name}" / "{name:%}" filled from parameter values."""
+
+    def one(m: re.Match) -> str:
+        v = values.get(m.group(1))
+        if m.group(2) and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return f"{round(v * 100, 6):g}%"
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        return "" if v is None else (f"{v:g}" if isinstance(v, float) else str(v))
+
+    return TITLE_PARAM_RE.sub(one, template)
 
 
 def fold_text(s: str | None) -> str | None:

@@ -94,7 +94,8 @@ def _section(spec: QuerySpec, run: QueryRun | None) -> list[str]:
         out.append("")
     out += ["**结果列 / columns**", "", "| 列名 | 中文 | English | 键 | 个人信息 |", "|---|---|---|---|---|"]
     for c in spec.columns:
-        out.append(f"| `{c.name}` | {_md(c.label_zh)} | {_md(c.label_en)} | {'是' if c.key else ''} | "
+        values = f"（取值：{'、'.join(f'`{k}` = {v}' for k, v in c.labels.items())}）" if c.labels else ""
+        out.append(f"| `{c.name}` | {_md(c.label_zh)}{_md(values)} | {_md(c.label_en)} | {'是' if c.key else ''} | "
                    f"{'是（默认不输出）' if c.personal else ''} |")
     out += ["", "排序 / order: " + ", ".join(f"`{s}`" for s in spec.sort), ""]
     if run is not None:
@@ -119,7 +120,7 @@ def render(runs: dict[str, QueryRun] | None = None, where: str = "") -> str:
         "<!-- 由 `python -m queries.docs` 根据 queries/pack/*.toml 生成，请勿手工编辑 / generated, do not edit -->",
         "",
         "每个查询是 `queries/pack/<id>.toml` 中的一段参数化 Cypher 及其元数据，在嵌入式图库（LadybugDB）和 Neo4j 上原样运行、"
-        "返回相同的行。查询编号和键列是约定（见 query-catalogue.md），报表和表格按它们关联。",
+        "返回相同的行。查询编号和键列是约定（声明在 `queries/catalogue.py` 的 `CATALOGUE` 中），报表和表格按它们关联。",
         "Each query is one parameterised Cypher text with its metadata in `queries/pack/<id>.toml`; it runs unchanged on "
         "the embedded store and on Neo4j and returns the same rows on both.",
         "",
@@ -133,7 +134,9 @@ def render(runs: dict[str, QueryRun] | None = None, where: str = "") -> str:
         "约定 / conventions：一项职责（协议、审查、审验……）只有台账记为“是”才算落实，“否”和空白都算未落实；"
         "一项违规（违章搭建、三合一……）只有记为“是”才算存在。未整改、整改中为未完成整改；已整改、已销号为已整改。"
         "`as_of` 只用于逾期判断，默认今天，在 Python 中计算。主要负责人、联系电话、整改责任人、检查人员属个人信息，"
-        "只有加 `--include-personal` 才输出，导出文件的第一行注明是否包含个人信息。",
+        "只有加 `--include-personal` 才输出；工作簿的“说明”表和 CSV 旁的 `X.csv.meta.json` 注明是否包含个人信息"
+        "（导出格式见 [exports.md](exports.md)）。编码值（如 `kind` 的 `outsourcing`）在 Excel 和 CSV 中显示为下表所列的中文，"
+        "JSON 保留编码。",
         "A duty counts as met only when recorded 是; a violation is present only when recorded 是. `as_of` (default "
         "today) only decides what is overdue. Personal columns are left out unless `--include-personal` is given.",
         "",

@@ -247,7 +247,8 @@ def run_query(backend: Backend, qid: str | QuerySpec, params: dict[str, Any] | N
     if not include_personal:
         hidden = set(spec.personal_columns)
         rows = [{k: v for k, v in r.items() if k not in hidden} for r in rows]
-    return QueryRun(spec=spec, params=values, columns=columns, rows=rows, include_personal=include_personal,
+    # The run's spec carries titles filled with the values used ("… {cap:%}" → "… 30%").
+    return QueryRun(spec=spec.titled(values), params=values, columns=columns, rows=rows, include_personal=include_personal,
                     elapsed_s=elapsed, backend=backend.kind)
 
 

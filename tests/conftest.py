@@ -20,7 +20,6 @@ import pytest
 from graphmodel.backends import Backend, open_backend
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DOCS = ROOT.parent / "shared" / "docs"
 
 
 @dataclass

@@ -11,7 +11,8 @@ import brief_data as D
 from cli.briefing_render import diagram_svg, render_html, render_markdown, strip_meta
 from graphmodel.writer import write_survey
 from queries.briefing import (
-    BAD, OK, UNKNOWN, AmbiguousTarget, TargetNotFound, gather, lease_tree, resolve_target, responsibility_graph,
+    BAD, KPI_LISTS, OK, UNKNOWN, AmbiguousTarget, TargetNotFound, gather, lease_tree, priority_checks,
+    resolve_target, responsibility_graph, visit_checks,
 )
 
 PERSONAL = (D.PRINCIPAL_OWN, D.PHONE_OWN, D.RESPONSIBLE_H1, *D.INSPECTORS_I1)
@@ -282,6 +283,156 @@ def test_findings_of_the_pack_touch_the_target(survey):
     if "sublease-unconsented" in runner.ids():
         assert any(f.query_id == "sublease-unconsented" and f.subject == "T4" for f in b.findings)
     assert ids
+
+
+# ---- printing: KPIs, summary page, signatures, remarks, print CSS -----------------------
+
+def _kpi_rows(html: str) -> dict[str, int]:
+    """How many list entries the page shows per KPI (data-kpi tokens + "另有 N 条" remainders)."""
+    shown: dict[str, int] = {}
+    for tokens in re.findall(r'data-kpi="([^"]+)"', html):
+        for k in tokens.split():
+            shown[k] = shown.get(k, 0) + 1
+    for k, n in re.findall(r'data-kpi-more="([^"]+)" data-more="(\d+)"', html):
+        shown[k] = shown.get(k, 0) + int(n)
+    return shown
+
+
+def _kpi_figures(html: str) -> dict[str, str]:
+    return dict(re.findall(r'data-kpi-figure="([^"]+)"><b>([^<]+)</b>', html))
+
+
+@pytest.mark.parametrize("target_id", ["P1", "B1", "顺发"])
+def test_every_kpi_equals_the_list_it_summarises(survey, target_id):
+    b = gather(survey, target_id, as_of=D.AS_OF, findings=target_id == "P1")
+    s = b.summary
+    for key, get in KPI_LISTS.items():
+        if key == "findings" and b.findings is None:
+            assert s[key] is None
+            continue
+        assert s[key] == len(get(b)), key
+    html = render_html(b)
+    figures, shown = _kpi_figures(html), _kpi_rows(html)
+    assert set(KPI_LISTS) <= set(figures)
+    for key in KPI_LISTS:
+        if figures[key] == "—":
+            continue
+        assert int(figures[key]) == shown.get(key, 0), key  # the figure == the rows listed below it
+
+
+def test_contract_high_risk_work_counts_as_high_risk_work(survey):
+    b = gather(survey, "B1", as_of=D.AS_OF, findings=False)
+    work = [(x.source, x.id, x.category) for x in b.high_risk_work]
+    # the operations in B1, and C1's 动火作业 and 有限空间作业 (C2, on the park, has none)
+    assert work == [("operation", "O1", "喷涂"), ("operation", "O2", "粉尘涉爆"),
+                    ("contract", "C1", "动火作业"), ("contract", "C1", "有限空间作业")]
+    assert b.summary["high_risk"] == 4 and b.summary["operations"] == 2 and b.summary["contract_high_risk"] == 2
+    html = render_html(b)
+    assert 'data-kpi-figure="high_risk"><b>4</b><span>高风险作业 场所2·外包2</span>' in html
+
+
+def test_visit_checks_rank_violations_and_people_first(survey):
+    b = gather(survey, "P1", as_of=D.AS_OF, findings=False)
+    ranked = priority_checks(b)
+    assert all(p.item.state in (BAD, UNKNOWN) for p in ranked)
+    assert [p.score for p in ranked] == sorted((p.score for p in ranked), reverse=True)
+    # 三合一 recorded 是 on S1's 12-worker tenancy outranks the same on L2's 8-worker one
+    assert [(p.row.uscc, p.item.code) for p in ranked[:2]] == [(D.S1, "three_in_one"), (D.L2, "three_in_one")]
+    # a building's own condition is listed once per building, not once per lessor on it
+    keys = [(p.row.building_id, p.item.code) for p in ranked if p.row.role == "lessor" and p.item.code == "fire_accept"]
+    assert keys == [("B1", "fire_accept")]
+    top = visit_checks(b, 10, per_item=1)
+    assert len(top) == 10 and len({p.item.code for p in top}) == 10  # ten different things to look at
+    assert visit_checks(b, 10)[0] == ranked[0]
+
+
+def test_summary_is_one_page_of_the_essentials_with_signatures(survey, target, cli, tmp_path):
+    b = gather(survey, "P1", as_of=D.AS_OF, findings=False)
+    html = render_html(b, summary=True)
+    for text in ("安全检查简报 · 阳泉耐火材料产业园", "摘要（一页）", "郊区荫营镇", "阳泉耐火产业园运营管理有限公司",
+                 "统计截至 2024-12-15", "责任链断点", "未整改重大隐患", "H1", "已逾期", "现场必查十项",
+                 "检查人员签名", "被检查单位负责人签名", "日期", "检查单位", "被检查单位"):
+        assert text in html, text
+    checks = re.search(r'<table class="brief-list checks">.*?</table>', html, re.S).group(0)
+    assert checks.count("<tr><td") == 10
+    n_more = len(priority_checks(b)) - 10
+    assert f"另有 {n_more} 项不符合或未排查，见完整简报" in html
+    # only the summary: no per-building tables, diagrams, checklist or enterprise list
+    assert 'id="checklist"' not in html and "<svg" not in html and 'id="enterprises"' not in html
+    assert html.count('id="signature"') == 1
+
+    # Lists longer than the page holds end with "另有 N 条，见完整简报".
+    from cli import briefing_render as R
+
+    few = gather(survey, "P1", as_of=D.AS_OF, findings=False)
+    few.breaks = few.breaks * 3
+    short = render_html(few, summary=True)
+    shown = len(re.search(r'<h2>责任链断点.*?</table>', short, re.S).group(0).split("<tr>")) - 1
+    assert shown == R.SUMMARY_BREAKS + R.SUMMARY_MAJOR - 1  # one major hazard: the unused rows go to breaks
+    assert f"另有 {len(few.breaks) - shown} 条，见完整简报" in short
+
+    res = cli("brief", "P1", "--summary", "--no-findings", "--as-of", "2024-12-15", *target.args,
+              env=target.env, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    page = (tmp_path / "briefing-P1-summary.html").read_text(encoding="utf-8")
+    assert "摘要（一页）" in page and "检查人员签名" in page
+
+
+def test_full_briefing_prints_with_page_numbers_header_remarks_and_signatures(survey):
+    b = gather(survey, "P1", as_of=D.AS_OF)
+    html = render_html(b)
+    css = html[html.index("<style>"):html.index("</style>")]
+    assert '@bottom-center { content: "第 " counter(page) " 页 / 共 " counter(pages) " 页"' in css
+    assert "@top-left" in css and "阳泉耐火材料产业园" in css and "统计截至 2024-12-15" in css  # running header
+    # screen-only hints are hidden in print, and the hover hint is one of them
+    print_css = css[css.index("@media print"):]
+    assert ".screen-only { display: none !important; }" in print_css
+    if b.findings:
+        assert re.search(r'<span class="screen-only[^"]*">（鼠标悬停可看每条的说明）</span>', html)
+    # the checklist has a 备注 column in each table, then the signature block
+    checklist = html[html.index('<section id="checklist"'):]
+    assert checklist.count('<th class="remark">备注</th>') == 2
+    assert "备注（现场核查情况）" in checklist
+    assert checklist.index("检查人员签名") > checklist.index("逐项核查")
+    assert "被检查单位负责人签名" in checklist and html.count('id="signature"') == 1
+    assert html.count("现场必查十项") == 1  # page 1 is the summary
+
+
+def test_version_2_facts_in_the_briefing(survey):
+    """The unified manager (or its absence), 动火作业 next to flammables and stop orders."""
+    b = gather(survey, "P1", as_of=D.AS_OF, findings=False)
+    codes = {(x.code, x.link_id) for x in b.breaks}
+    # B1 and B2 each have two users and no 统一管理单位; C1's 动火作业 is in B1 with 喷涂, 粉尘涉爆 and 甲类 goods
+    assert {("no-manager", "B1"), ("no-manager", "B2"), ("hot-work-near-flammables", "C1")} <= codes
+    hot = next(x for x in b.breaks if x.code == "hot-work-near-flammables")
+    assert "O1（喷涂" in hot.text and "T2（甲类物品" in hot.text
+    items = {(r.role, r.building_id, it.code): it for r in b.checklist for it in r.items}
+    assert items[("lessor", "B1", "manager")].state == BAD
+    g = responsibility_graph(b, "B1")
+    assert g.nodes["B:B1"]["no_manager"] and g.nodes["C:C1"]["hot_work"] and g.nodes["C:C1"]["broken"]
+    assert "C1" in g.nodes["O:O1"]["near_hot_work"]
+    assert [(so["inspection_id"], so["lifted_on"]) for so in b.stop_orders] == [("I1", None)]
+    html = render_html(b)
+    assert "2 家使用，未明确统一管理单位" in html and "责令停产整顿：" in html
+
+
+def test_markdown_summary_and_signature(survey):
+    b = gather(survey, "P1", as_of=D.AS_OF, findings=False)
+    md = render_markdown(b, summary=True)
+    for text in ("# 安全检查简报 · 阳泉耐火材料产业园", "**运营管理单位**", f"## 责任链断点（共 {len(b.breaks)} 处）", "## 未整改重大隐患",
+                 "## 现场必查十项", "| 备注 |", "## 检查签字", "检查人员签名", "被检查单位负责人签名", "日期"):
+        assert text in md, text
+    assert "## 相关企业" not in md and "## 现场检查清单" not in md
+    assert len(re.findall(r"^\| \d+ \| (出租方|承租方) ", md, re.M)) == 10
+    full = render_markdown(b)
+    assert "## 现场检查清单" in full and "## 检查签字" in full and full.count("检查人员签名") == 1
+    assert full.count(" 备注 |") >= 3  # ten checks and both checklist matrices
+
+
+def test_running_header_escapes_user_text():
+    from cli.briefing_render import _css_str
+
+    assert _css_str('a"b\\c</style>') == '"a\\22 b\\5c c\\3c /style\\3e "'
 
 
 @pytest.mark.neo4j

@@ -24,8 +24,8 @@ def test_demo_runs_and_reruns(cli, tmp_path):
     from queries.runner import load_catalogue
 
     wb = load_workbook(demo / "sitegraph-findings.xlsx", read_only=True)
-    assert wb.sheetnames[0] == "汇总"
-    assert len(wb.sheetnames) == 1 + len(load_catalogue())
+    assert wb.sheetnames[:2] == ["汇总", "说明"]
+    assert len(wb.sheetnames) == 2 + len(load_catalogue())
     overview = [r for r in wb["汇总"].iter_rows(values_only=True)]
     head = next(i for i, r in enumerate(overview) if r[0] == "编号")
     rows = overview[head + 1:]

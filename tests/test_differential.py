@@ -52,7 +52,7 @@ def test_identical_rows_on_both_backends(both_backends):
     for g in (emb, neo):
         write_survey(g, survey.records, source="diff")
     param_sets = [{"as_of": survey.as_of, "cap": 0.10},
-                  {"as_of": dt.date(2024, 12, 1), "cap": 0.05}]
+                  {"as_of": dt.date(2024, 12, 1), "cap": 0.05, "cutoff": dt.date(2024, 6, 30)}]
     problems = []
     nonempty = 0
     for spec in load_catalogue():

@@ -1,8 +1,8 @@
 """The synthetic survey generator (loaders/generate.py) and its ground truth (loaders/truth.py).
 
 Everything here is plain Python on the generated records and files: determinism, the
-validity rules of survey-format.md, realistic structure, the USCCs, the truth of every
-query id of query-catalogue.md (including hand-made cases for its conventions), and
+validity rules of docs/survey-format.md, realistic structure, the USCCs, the truth of every
+query id of the catalogue (queries/catalogue.py; including hand-made cases for its conventions), and
 the files written for the reader (xlsx, CSV in several encodings, variant spellings).
 """
 from __future__ import annotations
@@ -21,8 +21,9 @@ from loaders import truth as T
 from loaders.generate import REFERENCE_DATE, generate, write_survey_files
 from loaders.values import ValueProblem, is_valid_uscc, parse_cell, uscc_check_char
 from loaders.yangquan import COUNTIES, COUNTY_BY_NAME
+from queries.catalogue import CATALOGUE, CATALOGUE_IDS
 
-from conftest import ROOT, SHARED_DOCS
+from conftest import ROOT
 
 PROVENANCE = ("src_file", "src_sheet", "src_row")
 
@@ -178,7 +179,7 @@ def test_as_of_is_fixed_and_only_moves_the_truth():
     assert early_ids != late_ids
     # as_of names only the overdue-based queries: every other query is unchanged.
     for qid in T.QUERY_IDS:
-        if qid not in ("hazards-overdue", "worry-list"):
+        if qid not in ("hazards-overdue", "worry-list", "supervision-overdue"):
             assert early.truth()["queries"][qid] == a.truth()["queries"][qid], qid
 
 
@@ -268,6 +269,47 @@ def test_most_records_are_clean(big):
     assert all(0.6 < x < 0.98 for x in rates)
 
 
+def test_version_2_columns_at_realistic_rates(big):
+    """The closed loop, 挂牌督办, resumptions, managers and basements, as a 2024 ledger has them."""
+    from loaders.values import is_underground
+
+    r = big.records
+    closed = [h for h in r["Hazard"] if h["level"] == "重大" and h["status"] == "已销号"]
+    accepted = [h for h in closed if h["acceptance"] == "通过" and h["accepted_on"]]
+    assert 0.6 < len(accepted) / len(closed) < 0.98  # most closures were checked, not all
+    assert any(h["acceptance"] == "不通过" for h in closed)
+    assert all(h["accepted_on"] for h in r["Hazard"] if h["acceptance"])  # the verdict needs its date
+    supervised = [h for h in r["Hazard"] if h["supervised"] is True]
+    assert supervised and sum(h["supervision_level"] is not None for h in supervised) > 0.8 * len(supervised)
+    assert {h["supervision_level"] for h in supervised} >= {"县级", "市级"}
+    assert all(h["supervision_level"] is None and h["supervised_on"] is None for h in r["Hazard"]
+               if h["supervised"] is not True)
+    assert any(h["delisted_on"] for h in supervised) and any(not h["delisted_on"] for h in supervised)
+    legacy = [h for h in r["Hazard"] if h["found_on"] <= dt.date(2023, 12, 31)]
+    assert legacy and all(h["level"] == "重大" for h in legacy)
+    assert any(h["status"] in ("未整改", "整改中") for h in legacy) and any(h["status"] == "已销号" for h in legacy)
+    # 准予复产 follows a stop order of the same party
+    stops = {}
+    for i in r["Inspection"]:
+        if "责令停产整顿" in (i["actions"] or ()):
+            stops.setdefault(i["uscc"], []).append(i["date"])
+    resumed = [i for i in r["Inspection"] if "准予复产" in (i["actions"] or ())]
+    assert len(resumed) > 0.3 * len(stops)
+    assert all(any(d < i["date"] for d in stops.get(i["uscc"], ())) for i in resumed)
+    # unified managers: most, not all, multi-user buildings have one
+    users = {}
+    for t in r["Tenancy"]:
+        users.setdefault(t["building_id"], set()).add(t["lessee_uscc"])
+    multi = [b for b in r["Building"] if len(users.get(b["building_id"], ())) >= 2]
+    managed = [b for b in multi if b["manager_uscc"]]
+    assert 0.3 < len(managed) / len(multi) < 0.9
+    # basements: a few per cent of the tenancies, in several of the accepted spellings
+    under = [t for t in r["Tenancy"] if t["underground"]]
+    assert 0.01 < len(under) / len(r["Tenancy"]) < 0.12
+    assert len({t["floor"] for t in under}) >= 4
+    assert all(t["underground"] == is_underground(t["floor"]) for t in r["Tenancy"])
+
+
 def test_record_counts_grow_linearly():
     small, large = generate(200, seed=2), generate(2000, seed=2)
     for label in ("Site", "Building", "Tenancy", "Contract", "Operation", "Hazard", "Inspection"):
@@ -278,15 +320,10 @@ def test_record_counts_grow_linearly():
 # ---- the ground truth ----------------------------------------------------------------------
 
 
-def catalogue_ids() -> list[str]:
-    text = (SHARED_DOCS / "query-catalogue.md").read_text(encoding="utf-8")
-    return re.findall(r"^\| `([a-z0-9-]+)` \|", text, re.M)
-
-
 def test_truth_covers_exactly_the_catalogue(survey):
-    ids = catalogue_ids()
-    assert len(ids) == 25
+    ids = list(CATALOGUE_IDS)
     assert list(T.QUERY_IDS) == ids
+    assert {q: tuple(k) for q, k in T.KEYS.items()} == CATALOGUE  # the truth keys rows as the pack does
     truth = survey.truth()
     assert list(truth["queries"]) == ids
     assert truth["seed"] == 1 and truth["enterprises"] == 300 and truth["as_of"] == "2025-01-15"
@@ -482,7 +519,11 @@ def test_truth_follows_each_catalogue_convention():
                                              ("contract", "k1"), ("building", "b2")}
     score = _rows(q, "worry-list", "score")
     # A: open major h1 (5) + h1 overdue (3) + gap k1 as client (2) = 10; X: contractor of k1 (2) + nested o-x (2)
-    assert score[A] == 10 and score[X] == 4
+    # version 2 parts, from the version-1 columns of the mini survey (its v2 columns are blank):
+    # h2 is a 重大 hazard closed with no acceptance (2) and A's b1 has three lessees, no manager (1)
+    assert _rows(q, "major-closed-unaccepted") == {"h2"}
+    assert _rows(q, "multi-tenant-no-manager", "lessees") == {"b1": 3}
+    assert score[A] == 10 + 2 + 1 and score[X] == 4
     assert score[B] == 2 + 3  # lessor of the gap t2; market access (licence blank)
     assert score[C] == 2 + 2 + 3  # lessee of t2, nested o-c, market access
     assert score[D] == 2 + 2 + 3  # violation t3, nested o-d, market access
@@ -556,7 +597,7 @@ def _parsed_rows(nt, header, rows):
 
 
 def _assert_same_records(small, label, parsed):
-    expected = [{k: v for k, v in r.items() if k not in PROVENANCE and k != "uscc_valid"}
+    expected = [{k: v for k, v in r.items() if k not in PROVENANCE and k not in ("uscc_valid", "underground")}
                 for r in small.records[label]]
     assert parsed == expected, label
 

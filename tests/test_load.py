@@ -73,7 +73,7 @@ def test_loading_the_same_survey_twice_changes_nothing(target, tmp_path):
     assert sum(v["created"] for v in first["labels"].values()) == 23
     before = info(target)
     second = load_json(target, path)
-    assert all(v == {"created": 0, "updated": 0, "unchanged": v["unchanged"], "pruned": 0}
+    assert all(v == {"created": 0, "updated": 0, "moved": 0, "unchanged": v["unchanged"], "pruned": 0}
                for v in second["labels"].values())
     assert sum(v["unchanged"] for v in second["labels"].values()) == 23
     assert second["relationships_created"] == 0 and second["relationships_deleted"] == 0
@@ -96,8 +96,9 @@ def test_generated_survey_as_xlsx_csv_and_gb18030_loads_to_the_same_graph(target
         b = target.open(write=True)
         try:
             rep = load(out, b, source="township").report
-            if states:  # every record rewritten from this shape, none added
-                assert all(v.created == 0 and v.updated == len(survey.records[k]) for k, v in rep.labels.items())
+            if states:  # the same values from another file: every record moved, none added or updated
+                assert all(v.created == v.updated == 0 and v.moved == len(survey.records[k])
+                           for k, v in rep.labels.items())
             states.append(graph_state(b))
         finally:
             b.close()
@@ -164,7 +165,7 @@ def test_load_creates_the_embedded_database(tmp_path):
     assert r.returncode == 0, r.stderr
     r = run_cli("info", "--db", str(db), "--format", "json")
     data = json.loads(r.stdout)
-    assert data["schema_version"] == 1 and data["nodes"]["Enterprise"] == 6
+    assert data["schema_version"] == 2 and data["nodes"]["Enterprise"] == 6
 
 
 def test_warnings_do_not_stop_a_load(target, tmp_path):
@@ -188,7 +189,7 @@ def test_a_weekly_sheet_resolves_references_to_the_graph(target, tmp_path):
     t = dict(survey_records()["Tenancy"][0], tenancy_id="T9", lessor_uscc=E3, lessee_uscc=E5)
     path = workbook(tmp_path / "week47.xlsx", {"租赁": rows_of("Tenancy", [t])})
     rep = load_json(target, path)
-    assert rep["labels"] == {"Tenancy": {"created": 1, "updated": 0, "unchanged": 0, "pruned": 0}}
+    assert rep["labels"] == {"Tenancy": {"created": 1, "updated": 0, "moved": 0, "unchanged": 0, "pruned": 0}}
     assert rep["source"] == "week47"
     b = target.open()
     try:
@@ -203,9 +204,9 @@ def test_load_table_on_stdout_summary_on_stderr(target, tmp_path):
     path = write_variant(survey_records(), tmp_path / "s.xlsx", "xlsx")
     r = sg(target, "load", str(path))
     assert r.returncode == 0
-    for word in ("导入结果", "工作表", "新增", "更新", "未变", "删除", "租赁", "检查记录"):
+    for word in ("导入结果", "工作表", "新增", "更新", "位置变化", "未变", "删除", "租赁", "检查记录"):
         assert word in r.stdout
-    assert "已导入“s”" in r.stderr and "新增 23，更新 0，未变 0，删除 0" in r.stderr
+    assert "已导入“s”" in r.stderr and "新增 23，更新 0，位置变化 0，未变 0，删除 0" in r.stderr
 
 
 def test_generate_command_writes_a_survey_that_loads(target, tmp_path):
@@ -217,3 +218,86 @@ def test_generate_command_writes_a_survey_that_loads(target, tmp_path):
     assert (out / "ground_truth.json").exists() and (out / "企业.csv").exists()
     rep = load_json(target, out)
     assert rep["source"] == "demo" and rep["labels"]["Enterprise"]["created"] == 20
+
+
+def _provenance(target, label: str) -> dict:
+    nt = NODES[label]
+    b = target.open()
+    try:
+        rows = b.read(f"MATCH (n:{label}) RETURN n.`{nt.key}` AS k, n.src_file AS f, n.src_row AS r, "
+                      "n.load_id AS l").rows
+    finally:
+        b.close()
+    return {r["k"]: (r["f"], r["r"], r["l"]) for r in rows}
+
+
+def _table_row(stdout: str, sheet: str) -> list[str]:
+    """The cells of one sheet's row of the load table."""
+    line = next(x for x in stdout.splitlines() if x.startswith("│") and x.split("│")[1].strip() == sheet)
+    return [c.strip() for c in line.strip("│").split("│")]
+
+
+def test_counts_tell_value_changes_from_provenance_moves(target, tmp_path):
+    """`updated` counts records whose ledger values changed; the same values under another
+    file name or at another row are `位置变化` (provenance refreshed, relationships kept)."""
+    import shutil
+
+    from openpyxl import load_workbook
+
+    recs = survey_records()
+    n = {nt.label: len(recs[nt.label]) for nt in NODE_TYPES}
+    first = write_variant(recs, tmp_path / "城区-11月.xlsx", "xlsx")
+    assert sum(v["created"] for v in load_json(target, first, "--source", "城区")["labels"].values()) == 23
+    before = _provenance(target, "Enterprise")
+
+    # 1. the same content under a new file name: nothing updated, every record moved
+    renamed = tmp_path / "城区-12月.xlsx"
+    shutil.copy(first, renamed)
+    r = sg(target, "load", str(renamed), "--source", "城区")
+    assert r.returncode == 0, r.stderr
+    assert "新增 0，更新 0，位置变化 23，未变 0，删除 0" in r.stderr
+    head = [c.strip() for c in next(x for x in r.stdout.splitlines() if x.startswith("┃")).strip("┃").split("┃")]
+    assert head == ["工作表", "文件", "行数", "新增", "更新", "位置变化", "未变", "删除"]
+    assert _table_row(r.stdout, "企业") == ["企业", renamed.name, str(n["Enterprise"]), "0", "0",
+                                           str(n["Enterprise"]), "0", "0"]
+    after = _provenance(target, "Enterprise")
+    assert set(after) == set(before)
+    for k, (f, row, load_id) in after.items():  # provenance refreshed: file and load, same row
+        assert f == renamed.name and row == before[k][1] and load_id != before[k][2]
+    state = info(target)
+
+    # 2. the same file again: no writes at all
+    again = load_json(target, renamed, "--source", "城区")
+    assert all(v == {"created": 0, "updated": 0, "moved": 0, "unchanged": n[k], "pruned": 0}
+               for k, v in again["labels"].items())
+    assert again["relationships_created"] == again["relationships_deleted"] == 0
+    assert _provenance(target, "Enterprise") == after and info(target) == state
+
+    # 3. a blank row inserted at the top of the 企业 sheet: rows move, nothing is updated
+    wb = load_workbook(renamed)
+    wb["企业"].insert_rows(2)
+    wb.save(renamed)
+    r = sg(target, "load", str(renamed), "--source", "城区", "--lang", "en")
+    assert r.returncode == 0, r.stderr
+    assert f"0 created, 0 updated, {n['Enterprise']} moved (provenance only), {23 - n['Enterprise']} unchanged" in r.stderr
+    assert "moved" in r.stdout and _table_row(r.stdout, "企业")[3:] == ["0", "0", str(n["Enterprise"]), "0", "0"]
+    shifted = _provenance(target, "Enterprise")
+    assert all(shifted[k][1] == after[k][1] + 1 for k in after)
+    assert info(target) == state  # same records, same relationships
+
+    # 4. a real value change is an update (and only that record)
+    wb = load_workbook(renamed)
+    ws = wb["企业"]
+    col = [c.value for c in ws[1]].index("企业名称") + 1
+    ws.cell(row=3, column=col, value="改过名字的企业")
+    wb.save(renamed)
+    changed = load_json(target, renamed, "--source", "城区")
+    assert changed["labels"]["Enterprise"] == {"created": 0, "updated": 1, "moved": 0,
+                                               "unchanged": n["Enterprise"] - 1, "pruned": 0}
+    assert all(v["updated"] == v["moved"] == 0 for k, v in changed["labels"].items() if k != "Enterprise")
+    b = target.open()
+    try:
+        names = {r["n"] for r in b.read("MATCH (e:Enterprise) RETURN e.name AS n").rows}
+    finally:
+        b.close()
+    assert "改过名字的企业" in names

@@ -9,6 +9,7 @@ case may change it, every case also checks that the ones before it did not.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import csv
 import io
 import zipfile
@@ -102,6 +103,8 @@ def book(tmp: Path, label: str, records: list[dict], patch: dict[tuple[int, str]
     return workbook(tmp / name, {NODES[label].sheet: rows, **(extra or {})})
 
 
+D = dt.date
+
 NEW = uscc("91140302MA0L00777")  # an enterprise the graph does not hold yet
 
 
@@ -153,6 +156,26 @@ CELL_CASES: list[Case] = [
      "到期日期"),
     ("closed-without-date", lambda t: book(t, "Hazard", [rec("Hazard", 1), rec("Hazard", 0, closed_on=None)]),
      "REQUIRED_WHEN", 3, "销号日期"),
+    # version 2: the closed loop of a hazard and its 挂牌督办 (H1 was found on 2024-11-12)
+    ("rectified-before-found", lambda t: book(t, "Hazard", [rec("Hazard", 0, rectified_on=D(2024, 11, 1))]),
+     "DATE_ORDER", 2, "整改完成日期"),
+    ("accepted-before-found", lambda t: book(t, "Hazard", [rec("Hazard", 0, accepted_on=D(2024, 11, 11))]),
+     "DATE_ORDER", 2, "验收日期"),
+    ("delisted-before-listed", lambda t: book(t, "Hazard", [rec("Hazard", 0, delisted_on=D(2024, 11, 11))]),
+     "DATE_ORDER", 2, "摘牌日期"),
+    ("level-without-supervision", lambda t: book(t, "Hazard", [rec("Hazard", 1), rec("Hazard", 0, supervised=False,
+                                                               supervised_on=None, supervision_deadline=None,
+                                                               delisted_on=None)]),
+     "BLANK_WHEN", 3, "挂牌级别"),
+    ("listed-without-supervision", lambda t: book(t, "Hazard", [rec("Hazard", 0, supervised=False, supervision_level=None,
+                                                                supervision_deadline=None, delisted_on=None)]),
+     "BLANK_WHEN", 2, "挂牌日期"),
+    ("deadline-without-supervision", lambda t: book(t, "Hazard", [rec("Hazard", 0, supervised=False,
+                                                                  supervision_level=None, supervised_on=None,
+                                                                  delisted_on=None)]),
+     "BLANK_WHEN", 2, "督办期限"),
+    ("verdict-without-date", lambda t: book(t, "Hazard", [rec("Hazard", 0, accepted_on=None)]),
+     "REQUIRED_WITH", 2, "验收日期"),
     ("missing-column", lambda t: workbook(t / "survey.xlsx", {"租赁": [[c for c in rows_of("Tenancy", [])[0] if c != "承租方"]]}),
      "COLUMN_MISSING", 1, "承租方"),
     ("duplicate-header", lambda t: workbook(t / "survey.xlsx", {"租赁": [rows_of("Tenancy", [])[0] + ["出租方"]]}),
@@ -183,6 +206,28 @@ def test_english_messages_name_the_english_key(seeded_local, tmp_path):
     path = book(tmp_path, "Contract", [rec("Contract", 0, contractor_uscc=E1)])
     p = rejected(seeded_local, path, "SAME_PARTY", row=2, column="contractor_uscc", lang="en")
     assert p["reason"] == "contractor_uscc must differ from client_uscc" and p["severity"] == "error"
+
+
+def test_version_2_rules_in_english(seeded_local, tmp_path):
+    path = book(tmp_path, "Hazard", [rec("Hazard", 0, supervised=False, supervised_on=None, supervision_deadline=None,
+                                         delisted_on=None)])
+    p = rejected(seeded_local, path, "BLANK_WHEN", row=2, column="supervision_level", lang="en")
+    assert p["reason"].startswith("supervision_level must be blank when supervised is recorded 'no'"), p
+    path = book(tmp_path, "Hazard", [rec("Hazard", 0, accepted_on=None)], name="second.xlsx")
+    p = rejected(seeded_local, path, "REQUIRED_WITH", row=2, column="accepted_on", lang="en")
+    assert p["reason"] == "accepted_on is required when acceptance is filled ('通过')", p
+
+
+def test_supervision_columns_with_supervised_blank_or_yes_are_accepted(tmp_path):
+    """Only an explicit 否 contradicts 挂牌级别/挂牌日期/督办期限: blank (not surveyed) and 是 do not."""
+    from loaders.survey import check
+    for supervised in (None, True):
+        path = book(tmp_path, "Hazard", [rec("Hazard", 1), rec("Hazard", 0, supervised=supervised)],
+                    name=f"ok-{supervised}.xlsx", extra={"企业": rows_of("Enterprise", R["Enterprise"]),
+                                                        "建筑": rows_of("Building", R["Building"]),
+                                                        "园区厂区": rows_of("Site", R["Site"])})
+        checked = check(path)
+        assert checked.ok, [p.reason() for p in checked.errors]
 
 
 def test_one_bad_row_keeps_every_good_sheet_out(seeded, tmp_path):

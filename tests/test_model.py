@@ -57,7 +57,7 @@ def test_schema_install_is_idempotent(graph):
     graph.install_schema()
     graph.install_schema()
     assert graph.info() == before
-    assert before["schema_version"] == 1
+    assert before["schema_version"] == 2
     assert set(before["nodes"]) == {nt.label for nt in NODE_TYPES}
     assert all(v == 0 for v in before["nodes"].values())
 
@@ -177,7 +177,7 @@ def test_cli_init_info_and_refused_write(target, cli, tmp_path):
     info1 = cli("info", *db, "--format", "json", env=target.env)
     assert info1.returncode == 0, info1.stderr
     data = json.loads(info1.stdout)
-    assert data["schema_version"] == 1 and data["nodes"]["Enterprise"] == 0
+    assert data["schema_version"] == 2 and data["nodes"]["Enterprise"] == 0
     w = cli("cypher", "CREATE (n:Enterprise {uscc: 'X'})", *db, env=target.env)
     assert w.returncode == 1
     assert "只读" in w.stderr and "Traceback" not in w.stderr
@@ -267,7 +267,7 @@ def test_embedded_write_lock_conflict_is_a_clear_message(cli, tmp_path):
         assert "另一个进程" in r.stderr and "Traceback" not in r.stderr
         # a reader still gets the last committed state while the writer holds the lock
         q = cli("info", "--db", str(db), "--format", "json")
-        assert q.returncode == 0 and json.loads(q.stdout)["schema_version"] == 1
+        assert q.returncode == 0 and json.loads(q.stdout)["schema_version"] == 2
     finally:
         holder.stdin.write("\n")
         holder.stdin.close()

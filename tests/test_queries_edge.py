@@ -650,7 +650,7 @@ def test_worry_list_score_and_parts(graph):
     s.ent("CLEAN")
     s.ent("K")
     s.site("S1")
-    s.building("B1", "O", site="S1", illegal_construction=YES)  # leased and unsafe: O +1
+    s.building("B1", "O", site="S1", illegal_construction=YES, manager_uscc="O")  # leased and unsafe: O +1
     s.building("B2", "O", land_use_permit=NO)  # not leased: does not count
     s.tenancy("T1", "O", "W", "B1", clean=False, three_in_one=YES, illegal_hazchem=YES)  # gap, one violation
     s.tenancy("T2", "O", "CLEAN", "B1")
@@ -659,7 +659,8 @@ def test_worry_list_score_and_parts(graph):
     s.op("OP2", "O", "B1", category="喷涂")  # the owner's own: not nested
     s.hazard("H1", "W", level="重大", status="整改中", deadline=dt.date(2025, 1, 1))  # major open and overdue
     s.hazard("H2", "W", level="一般", deadline=AS_OF)  # due today: not overdue
-    s.hazard("H3", "W", level="重大", status="已销号", closed_on=dt.date(2025, 1, 2))
+    s.hazard("H3", "W", level="重大", status="已销号", closed_on=dt.date(2025, 1, 2), acceptance="通过",
+             accepted_on=dt.date(2025, 1, 2))
     s.load(graph)
     rows = by(run(graph, "worry-list", as_of=AS_OF), "uscc")
     assert set(rows) == {"W", "O", "K"}
@@ -694,3 +695,213 @@ def test_empty_graph_every_query_runs(graph):
         run_all(graph, {"nope": 1})
     with pytest.raises(SitegraphError, match="as_of"):
         run_all(graph, {"as_of": "not a date"})
+
+
+# --- version 2: the closed loop, 挂牌督办, stop orders, shared buildings -------------------------
+
+def _truth_keys(survey: Survey, qid: str, as_of=AS_OF, **kw):
+    """The plain-Python ground truth of the same records (loaders/truth.py), as key tuples."""
+    from loaders import truth as T
+
+    q = T.compute(survey.records, as_of, **kw)[qid]
+    return {tuple(r[k] for k in q["key"]) if len(q["key"]) > 1 else r[q["key"][0]] for r in q["rows"]}
+
+
+def test_major_closed_unaccepted_needs_a_passed_and_dated_check(graph):
+    s = Survey()
+    s.ent("A")
+    closed = dict(level="重大", status="已销号", closed_on=dt.date(2024, 12, 20))
+    s.hazard("H-ok", "A", acceptance="通过", accepted_on=dt.date(2024, 12, 18), **closed)
+    s.hazard("H-none", "A", **closed)
+    s.hazard("H-failed", "A", acceptance="不通过", accepted_on=dt.date(2024, 12, 18), **closed)  # closed anyway
+    s.hazard("H-undated", "A", acceptance="通过", **closed)  # a ledger refuses it; the graph may hold it
+    s.hazard("H-general", "A", level="一般", status="已销号", closed_on=dt.date(2024, 12, 20))
+    s.hazard("H-rectified", "A", level="重大", status="已整改")  # not closed yet: not this query's business
+    s.load(graph)
+    rows = by(run(graph, "major-closed-unaccepted"), "hazard_id")
+    assert set(rows) == {"H-none", "H-failed", "H-undated"} == _truth_keys(s, "major-closed-unaccepted")
+    assert {k: r["problem"] for k, r in rows.items()} == {"H-none": "未验收", "H-failed": "验收不通过",
+                                                          "H-undated": "验收日期未填"}
+    assert rows["H-failed"]["accepted_on"] == dt.date(2024, 12, 18) and rows["H-failed"]["acceptance"] == "不通过"
+
+
+def test_supervision_overdue_is_strictly_before_as_of_and_ends_when_delisted(graph):
+    s = Survey()
+    s.ent("A")
+    sup = dict(level="重大", status="整改中", supervised=YES, supervision_level="市级", supervised_on=dt.date(2024, 11, 25))
+    s.hazard("H-today", "A", supervision_deadline=AS_OF, **sup)  # due today: not overdue
+    s.hazard("H-late", "A", supervision_deadline=AS_OF - dt.timedelta(days=1), **sup)
+    s.hazard("H-delisted", "A", supervision_deadline=dt.date(2024, 12, 1), delisted_on=dt.date(2024, 12, 30), **sup)
+    s.hazard("H-no-deadline", "A", **sup)
+    s.hazard("H-blank", "A", level="重大", supervision_deadline=dt.date(2024, 12, 1))  # 挂牌督办 not recorded 是
+    s.load(graph)
+    rows = by(run(graph, "supervision-overdue", as_of=AS_OF), "hazard_id")
+    assert set(rows) == {"H-late"} == _truth_keys(s, "supervision-overdue")
+    assert rows["H-late"]["supervision_level"] == "市级"
+    later = keys(run(graph, "supervision-overdue", as_of=AS_OF + dt.timedelta(days=1)), "hazard_id")
+    assert later == {"H-late", "H-today"} == _truth_keys(s, "supervision-overdue", as_of=AS_OF + dt.timedelta(days=1))
+
+
+def test_legacy_major_hazards_found_by_the_cutoff_and_open(graph):
+    s = Survey()
+    s.ent("A")
+    s.hazard("H-last-day", "A", level="重大", status="整改中", found_on=dt.date(2023, 12, 31))  # on the cut-off: counts
+    s.hazard("H-next-day", "A", level="重大", status="未整改", found_on=dt.date(2024, 1, 1))
+    s.hazard("H-old-fixed", "A", level="重大", status="已整改", found_on=dt.date(2022, 5, 1))
+    s.hazard("H-old-general", "A", level="一般", status="未整改", found_on=dt.date(2022, 5, 1))
+    s.load(graph)
+    assert keys(run(graph, "legacy-major-hazards"), "hazard_id") == {"H-last-day"} == \
+        _truth_keys(s, "legacy-major-hazards")
+    later = dt.date(2024, 1, 1)
+    assert keys(run(graph, "legacy-major-hazards", cutoff=later), "hazard_id") == {"H-last-day", "H-next-day"} == \
+        _truth_keys(s, "legacy-major-hazards", cutoff=later)
+
+
+def test_stop_order_defied_latest_order_and_resumptions(graph):
+    s = Survey()
+    for u in ("P1", "P2", "P3", "P4", "P7"):
+        s.ent(u, status="在产")
+    s.ent("P5", status="停产")
+    s.ent("P6")  # 经营状态 blank: not recorded 在产
+    stop = dict(actions=["责令停产整顿", "行政处罚"], document_no="城应急停〔2024〕1号")
+    resume = dict(actions=["准予复产"], document_no="城应急复〔2024〕1号")
+    d = dt.date
+    s.inspection("I1", "P1", date=d(2024, 11, 20), **stop)  # never lifted
+    s.inspection("I2a", "P2", date=d(2024, 11, 20), **stop)
+    s.inspection("I2b", "P2", date=d(2024, 12, 1), **resume)  # lifted
+    s.inspection("I3a", "P3", date=d(2024, 11, 20), **stop)
+    s.inspection("I3b", "P3", date=d(2024, 12, 1), **resume)
+    s.inspection("I3c", "P3", date=d(2024, 12, 20), actions=["责令停产整顿"], document_no="城应急停〔2024〕9号")  # again
+    s.inspection("I4a", "P4", date=d(2024, 11, 20), **stop)
+    s.inspection("I4b", "P4", date=d(2024, 11, 20), **resume)  # the same day is not later
+    s.inspection("I5", "P5", date=d(2024, 11, 20), **stop)  # recorded 停产: complies
+    s.inspection("I6", "P6", date=d(2024, 11, 20), **stop)
+    s.inspection("I7a", "P7", date=d(2024, 12, 5), **stop)
+    s.inspection("I7b", "P7", date=d(2024, 12, 5), actions=["责令停产整顿"])  # two orders the same day
+    s.inspection("I7c", "P7", date=d(2024, 11, 1), **resume)  # a resumption before: lifts nothing
+    s.load(graph)
+    rows = by(run(graph, "stop-order-defied"), "uscc")
+    assert set(rows) == {"P1", "P3", "P4", "P7"} == _truth_keys(s, "stop-order-defied")
+    assert (rows["P1"]["inspection_id"], rows["P1"]["inspection_date"], rows["P1"]["document_no"]) == \
+        ("I1", d(2024, 11, 20), "城应急停〔2024〕1号")
+    p3 = rows["P3"]
+    assert (p3["inspection_id"], p3["document_no"], p3["orders"], p3["last_resumed_on"]) == \
+        ("I3c", "城应急停〔2024〕9号", 1, d(2024, 12, 1))
+    assert (rows["P7"]["inspection_id"], rows["P7"]["orders"]) == ("I7b", 2)  # the tie: the greater id
+    from loaders import truth as T
+    truth_rows = {r["uscc"]: r["inspection_id"] for r in T.compute(s.records, AS_OF)["stop-order-defied"]["rows"]}
+    assert truth_rows == {u: r["inspection_id"] for u, r in rows.items()}
+
+
+def test_hot_work_near_flammables_other_parties_and_hot_goods(graph):
+    s = Survey()
+    for u in ("O", "K", "K2", "T", "U"):
+        s.ent(u)
+    s.building("BH", "O")
+    s.building("BT", "O")
+    s.building("BC", "O")
+    s.op("OP-spray", "K", "BH", category="喷涂")  # run by K, who also does the hot work below
+    s.op("OP-weld", "U", "BC", category="动火")  # hot work itself is not a flammable
+    s.tenancy("T-yi", "O", "T", "BT", goods_fire_class="乙")
+    s.tenancy("T-bing", "O", "U", "BC", goods_fire_class="丙")
+    hot = dict(high_risk_work=["动火作业", "高处作业"])
+    s.contract("C-same", "O", "K", building="BH", **hot)  # the same party runs the 喷涂: no conflict between two
+    s.contract("C-other", "O", "K2", building="BH", **hot)
+    s.contract("C-goods", "O", "K2", building="BT", **hot)
+    s.contract("C-plain", "O", "K2", building="BC", **hot)
+    s.contract("C-site", "O", "K2", site="S1", **hot)
+    s.site("S1")
+    s.contract("C-cold", "O", "K2", building="BT", high_risk_work=["高处作业"])
+    s.load(graph)
+    rows = by(run(graph, "hot-work-near-flammables"), "contract_id")
+    assert set(rows) == {"C-other", "C-goods"} == _truth_keys(s, "hot-work-near-flammables")
+    other = rows["C-other"]
+    assert (other["client_uscc"], other["contractor_uscc"], other["operations"], other["tenancies"]) == \
+        ("O", "K2", ["OP-spray"], [])
+    assert other["operation_parties"] == ["OP-spray 喷涂：企业K（K）"]
+    assert rows["C-goods"]["tenancies"] == ["T-yi"] and rows["C-goods"]["tenancy_parties"] == ["T-yi 乙类：企业T（T）"]
+    # no conflict of a kind: an empty list, not a list of one blank text (LadybugDB joins a null as '')
+    assert rows["C-goods"]["operations"] == [] and rows["C-goods"]["operation_parties"] == []
+    assert other["tenancy_parties"] == []
+
+
+def test_multi_tenant_no_manager_counts_distinct_lessees(graph):
+    s = Survey()
+    for u in ("O", "A", "B", "M"):
+        s.ent(u)
+    s.building("B-two", "O")
+    s.tenancy("T1", "O", "A", "B-two")
+    s.tenancy("T2", "O", "B", "B-two")
+    s.building("B-one-lessee", "O")  # one lessee with two leases: not 多家使用
+    s.tenancy("T3", "O", "A", "B-one-lessee")
+    s.tenancy("T4", "O", "A", "B-one-lessee")
+    s.building("B-managed", "O", manager_uscc="M")
+    s.tenancy("T5", "O", "A", "B-managed")
+    s.tenancy("T6", "O", "B", "B-managed")
+    s.building("B-sublet", "O")  # O → A → B: two users
+    s.tenancy("T7", "O", "A", "B-sublet")
+    s.tenancy("T8", "A", "B", "B-sublet")
+    s.load(graph)
+    rows = by(run(graph, "multi-tenant-no-manager"), "building_id")
+    assert set(rows) == {"B-two", "B-sublet"} == _truth_keys(s, "multi-tenant-no-manager")
+    assert (rows["B-two"]["lessees"], rows["B-two"]["tenancies"], rows["B-two"]["lessee_usccs"]) == (2, 2, ["A", "B"])
+
+
+def test_hazardous_goods_underground_as_the_loader_derives_it(graph, tmp_path):
+    """Through the real loader: 楼层 is parsed into the stored `underground` at load."""
+    from ledgers import rows_of, workbook
+    from loaders.survey import load
+
+    from graphmodel.schema import NODES
+
+    floors = {"T-B1": "B1", "T-B 1": "B 1", "T-fullwidth": "Ｂ１", "T-dixia": " 地下一层", "T-fu": "负2层",
+              "T-minus": "-1", "T-minus-fw": "－１", "T-ground": "1层", "T-bqu": "B区", "T-blank": None}
+    e = [dict(uscc=u, name=f"企业{u}", sector="机械", county="城区", township="上站街道")
+         for u in ("91140302MA0L000010", "91140302MA0L000029")]
+    o, a = e[0]["uscc"], e[1]["uscc"]
+    b = [dict(building_id="B1", name="厂房", owner_uscc=o, county="城区", township="上站街道")]
+    t = [dict(tenancy_id=tid, lessor_uscc=o, lessee_uscc=a, building_id="B1", floor=f, goods_fire_class="甲")
+         for tid, f in floors.items()]
+    t.append(dict(tenancy_id="T-B1-bing", lessor_uscc=o, lessee_uscc=a, building_id="B1", floor="B1",
+                  goods_fire_class="丙"))
+    t.append(dict(tenancy_id="T-B2-yi", lessor_uscc=o, lessee_uscc=a, building_id="B1", floor="B2",
+                  goods_fire_class="乙"))
+    full = lambda label, recs: [{c.key: r.get(c.key) for c in NODES[label].columns} for r in recs]  # noqa: E731
+    path = workbook(tmp_path / "地下.xlsx", {"企业": rows_of("Enterprise", full("Enterprise", e)),
+                                            "建筑": rows_of("Building", full("Building", b)),
+                                            "租赁": rows_of("Tenancy", full("Tenancy", t))})
+    load(path, graph, source="edge")
+    stored = {r["id"]: r["u"] for r in graph.read("MATCH (t:Tenancy) RETURN t.tenancy_id AS id, t.underground AS u").rows}
+    assert stored == {"T-B1": True, "T-B 1": False, "T-fullwidth": True, "T-dixia": True, "T-fu": True,
+                      "T-minus": True, "T-minus-fw": True, "T-ground": False, "T-bqu": False, "T-blank": None,
+                      "T-B1-bing": True, "T-B2-yi": True}
+    found = keys(run(graph, "hazardous-goods-underground"), "tenancy_id")
+    assert found == {"T-B1", "T-fullwidth", "T-dixia", "T-fu", "T-minus", "T-minus-fw", "T-B2-yi"}
+
+
+def test_worry_list_version_2_parts(graph):
+    s = Survey()
+    for u in ("O", "W", "K"):
+        s.ent(u, status="在产")
+    s.ent("L")
+    s.building("B1", "O")  # two lessees, no manager: O +1
+    s.tenancy("T1", "O", "W", "B1", floor="B1", goods_fire_class="甲", underground=True)  # W +3
+    s.tenancy("T2", "O", "L", "B1")
+    s.contract("C1", "O", "K", building="B1", high_risk_work=["动火作业"])  # near T1's 甲 goods: O +2, K +2
+    s.hazard("H1", "W", level="重大", status="已销号", closed_on=dt.date(2024, 12, 20))  # unaccepted: W +2
+    s.hazard("H2", "W", level="一般", supervised=YES, supervision_deadline=dt.date(2025, 1, 1))  # W +3
+    s.inspection("I1", "W", actions=["责令停产整顿"])  # never lifted, W 在产: +5
+    s.inspection("I2", "K", actions=["责令停产整顿"])
+    s.inspection("I3", "K", date=dt.date(2024, 12, 10), actions=["准予复产"])  # lifted
+    s.load(graph)
+    rows = by(run(graph, "worry-list", as_of=AS_OF), "uscc")
+    parts = ("supervision_overdue", "unaccepted", "stop_defied", "hot_work", "underground_goods", "no_manager")
+    assert {k: rows["W"][k] for k in parts} == {"supervision_overdue": 1, "unaccepted": 1, "stop_defied": 1,
+                                               "hot_work": 0, "underground_goods": 1, "no_manager": 0}
+    assert rows["W"]["score"] == 3 + 2 + 5 + 3
+    assert {k: rows["O"][k] for k in parts} == {"supervision_overdue": 0, "unaccepted": 0, "stop_defied": 0,
+                                               "hot_work": 1, "underground_goods": 0, "no_manager": 1}
+    assert rows["O"]["score"] == 2 + 1 and rows["K"]["score"] == 2
+    from loaders import truth as T
+    truth = {r["uscc"]: r["score"] for r in T.compute(s.records, AS_OF)["worry-list"]["rows"]}
+    assert truth == {u: r["score"] for u, r in rows.items()}

@@ -74,7 +74,7 @@ def test_list_table_and_json(cli):
     assert next(d for d in data if d["id"] == "five-always")["key_columns"] == ["action", "subject_id"]
     table = cli("query", "list")
     assert table.returncode == 0 and "编号" in table.stdout and "worry-list" in table.stdout
-    assert "25" in table.stderr
+    assert f"共 {len(data)} 个查询" in table.stderr
     dust = json.loads(cli("query", "list", "--format", "json", "--search", "粉尘爆炸").stdout)
     assert [d["id"] for d in dust] == ["dust-in-multistorey"]
     cat = json.loads(cli("query", "list", "--format", "json", "--category", "重大隐患").stdout)
@@ -120,25 +120,30 @@ def test_run_personal_data_only_when_asked(cli, emb):
     assert all(r["phone"] == "13800000000" and r["principal"] == "赵六" for r in json.loads(shown.stdout))
 
 
-def test_csv_export_bom_note_and_neutralised_cells(cli, emb, tmp_path):
+def test_csv_export_bom_header_first_labels_and_neutralised_cells(cli, emb, tmp_path):
     res = cli("query", "run", "responsibility-gaps", "--format", "csv", *emb.args, env=emb.env)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.startswith("\ufeff")
+    assert res.stdout.startswith("\ufeff类别,")  # BOM, then the header on line 1: no comment line
     lines = list(csv.reader(io.StringIO(res.stdout.lstrip("\ufeff"))))
-    assert lines[0][0].startswith("# sitegraph query responsibility-gaps") and "本查询不含个人信息" in lines[0][0]
-    assert lines[1][:2] == ["类别", "合同编号/租赁编号"]
-    body = {r[1]: r for r in lines[2:]}
+    assert lines[0][:2] == ["类别", "合同编号/租赁编号"]
+    body = {r[1]: r for r in lines[1:]}
     assert set(body) == {"T1"}
+    assert body["T1"][0] == "租赁"  # the code 'tenancy' shown by its label
     assert "'=HYPERLINK(\"http://x\")" in body["T1"]
+    js = json.loads(cli("query", "run", "responsibility-gaps", "--format", "json", *emb.args, env=emb.env).stdout)
+    assert [r["kind"] for r in js] == ["tenancy"]  # JSON keeps the codes
     out = tmp_path / "mkt.csv"
     res = cli("query", "run", "market-access", "--out", str(out), *emb.args, env=emb.env)  # format from suffix
     assert res.returncode == 0 and res.stdout == "" and out.exists()
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("\ufeff")
+    assert text.startswith("\ufeff统一社会信用代码,")
     lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert lines[0][0].startswith("# sitegraph query market-access") and "未包含个人信息" in lines[0][0]
-    assert "联系电话" not in lines[1] and "13800000000" not in text
-    assert {r[0]: r[1] for r in lines[2:]} == {"A": "'=HYPERLINK(\"http://x\")", "B": "'+危险公司"}
+    assert "联系电话" not in lines[0] and "13800000000" not in text
+    assert {r[0]: r[1] for r in lines[1:]} == {"A": "'=HYPERLINK(\"http://x\")", "B": "'+危险公司"}
+    meta = json.loads((tmp_path / "mkt.csv.meta.json").read_text(encoding="utf-8"))  # the sidecar
+    assert meta["query"] == "market-access" and meta["rows"] == 2 and meta["include_personal"] is False
+    assert "未包含个人信息" in meta["personal_data"] and meta["backend"].startswith("embedded ")
+    assert [c["header"] for c in meta["columns"]] == lines[0]
 
 
 def test_xlsx_export(cli, emb, tmp_path):
@@ -148,13 +153,18 @@ def test_xlsx_export(cli, emb, tmp_path):
     res = cli("query", "run", "market-access", "--format", "xlsx", "--out", str(out), "--include-personal",
               *emb.args, env=emb.env)
     assert res.returncode == 0, res.stderr
-    ws = load_workbook(out).active
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["汇总", "说明", "无证照经营或许可地址不符"]
+    ws = wb.active  # a single query's workbook opens on its data
+    assert ws.title == "无证照经营或许可地址不符"
     rows = list(ws.iter_rows(values_only=True))
-    assert "含个人信息" in rows[0][0]
-    assert rows[1][0] == "统一社会信用代码" and "主要负责人" in rows[1] and "联系电话" in rows[1]
-    names = {r[1] for r in rows[2:]}
+    assert rows[0][0] == "统一社会信用代码" and "主要负责人" in rows[0] and "联系电话" in rows[0]
+    names = {r[1] for r in rows[1:]}
     assert "'+危险公司" in names and "'=HYPERLINK(\"http://x\")" in names
-    assert all(not (isinstance(c, str) and c[:1] in "=+-@") for r in rows[2:] for c in r)
+    assert all(not (isinstance(c, str) and c[:1] in "=+-@") for r in rows[1:] for c in r)
+    notes = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
+    assert "含个人信息" in notes["个人信息 / personal data"]
+    assert next(r for r in wb["汇总"].iter_rows(min_row=2, values_only=True))[0] == "market-access"
 
 
 def test_errors_exit_codes_and_messages(cli, emb):
@@ -196,9 +206,12 @@ def test_run_all_summary_and_workbook(cli, loaded, tmp_path):
     else:
         assert all(q in res.stdout for q in CATALOGUE_IDS) and "行数" in res.stdout
     wb = load_workbook(out / "sitegraph-findings.xlsx")
-    assert wb.sheetnames[0] == "汇总" and set(CATALOGUE_IDS) <= set(wb.sheetnames)
-    counts = {r[0]: r[4] for r in list(wb["汇总"].iter_rows(values_only=True))[2:]}
+    assert wb.sheetnames[:2] == ["汇总", "说明"]
+    index = wb["汇总"]
+    counts = {r[0].value: r[4].value for r in index.iter_rows(min_row=2)}
     assert counts == expected
-    rows = list(wb["five-always"].iter_rows(values_only=True))
-    assert "未包含个人信息" in rows[0][0] or "本查询不含个人信息" in rows[0][0]
-    assert rows[1][1] == "处置措施" and len(rows) == 2 + 4
+    sheet_of = {r[0].value: r[0].hyperlink.location.split("!")[0].strip("'") for r in index.iter_rows(min_row=2)}
+    assert sorted(sheet_of.values()) == sorted(wb.sheetnames[2:])  # one linked sheet per query
+    rows = list(wb[sheet_of["five-always"]].iter_rows(values_only=True))
+    assert rows[0][1] == "处置措施" and len(rows) == 1 + 4
+    assert "个人信息" in "".join(str(c) for r in wb["说明"].iter_rows(values_only=True) for c in r)

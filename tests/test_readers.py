@@ -143,7 +143,9 @@ def test_large_sheet_streams_in_read_only_mode(tmp_path):
         ws.append([uscc(f"91140302MA{i:07d}"), f"企业{i}", "冶金", "郊区", "镇"])
     wb.save(tmp_path / "big.xlsx")
     with open_survey(tmp_path / "big.xlsx") as s:
-        assert type(s.sheets[0]._rows.__defaults__[0]).__name__ == "ReadOnlyWorksheet"
+        # read by calamine (a sheet is held while it is read, then let go); a sheet calamine
+        # would hold as a mostly empty rectangle is streamed by openpyxl (test below)
+        assert type(s.sheets[0]._rows).__name__ == "_CalamineRows"
     c = check(tmp_path / "big.xlsx")
     assert c.ok and len(c.records["Enterprise"]) == 3000 and c.records["Enterprise"][-1]["src_row"] == 3001
 
@@ -182,3 +184,146 @@ def test_a_folder_holding_one_workbook_is_that_workbook(tmp_path):
     c = check(d)
     assert c.ok and c.records["Enterprise"][0]["src_file"] == "survey.xlsx"
     assert default_source(d) == "城区"
+
+
+# --- the two xlsx engines: calamine, and openpyxl where only it can read ----------------------
+
+def _read_with(path, engine: str, monkeypatch):
+    """Everything open_survey gives, read by one engine: problems, sheets, typed rows."""
+    import loaders.readers as readers
+
+    with monkeypatch.context() as m:
+        if engine == "openpyxl":
+            m.setattr(readers, "_open_xlsx_calamine", lambda s: False)
+        with open_survey(path) as s:
+            sheets = [(sh.label, sh.sheet, sh.header_row, sh.columns, sh.headers, sh.named, type(sh._rows).__name__,
+                       [(i, {k: (type(v), v) for k, v in c.items()}) for i, c in sh.rows()]) for sh in s.sheets]
+            problems = [(p.code, p.file, p.sheet, p.row, p.column, p.value, p.params) for p in s.problems]
+    return sheets, problems
+
+
+def _tricky_workbook(path):
+    """What survey teams' workbooks hold: blank rows above a header that starts in column C,
+    blank rows, merged cells, every kind of cell, hidden sheets, a chart sheet, error cells."""
+    import re
+    import zipfile
+
+    from openpyxl.chart import BarChart, Reference
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "企业"
+    for j, h in enumerate(ENT_HEAD + ["生产经营地址", "联系电话", "劳动合同用工人数"]):
+        ws.cell(3, 3 + j, h)
+    rows = [
+        [E1, "甲公司", "冶金", "郊区", "荫营镇", "一号路\n二号院", 13912345678, 18.0],
+        [E2, "  乙公司  ", "化工", "郊区", "荫营镇", None, "0353-1234567", 7],
+        None, None,  # two blank rows: row numbers as Excel shows them
+        [9.11403021234567e17, "丙公司", "冶金", "郊区", "荫营镇", "PLACEHOLDER_NA", dt.datetime(2024, 11, 11), True],
+        [12345, "丁公司", "其他", "城区", "义井街道", dt.date(2024, 2, 3), dt.time(8, 30), -0.0],
+        ["=SUM(1,2)", "戊公司", "其他", "城区", "义井街道", "合并的地址", 46022, 2.5],
+    ]
+    for i, r in enumerate(rows, 4):
+        for j, v in enumerate(r or []):
+            ws.cell(i, 3 + j, v)
+    ws.cell(8, 3).data_type = "n"
+    ws.cell(10, 3).data_type = "s"  # a formula typed as text
+    ws.merge_cells("H10:H11")
+    ws["K5"] = "表外备注"  # a value beyond the header: COLUMN_UNNAMED
+    hidden = wb.create_sheet("租赁")
+    hidden.sheet_state = "hidden"
+    hidden.append(["租赁编号", "出租方", "承租方", "建筑编码"])
+    hidden.append(["T1", E1, E2, "B1"])
+    very = wb.create_sheet("说明")
+    very.sheet_state = "veryHidden"
+    very.append(["本表为填表说明"])
+    chart = wb.create_chartsheet("图表")
+    bar = BarChart()
+    bar.add_data(Reference(ws, min_col=10, min_row=3, max_row=5))
+    chart.add_chart(bar)
+    wb.create_sheet("空表")
+    wb.save(path)
+    # an error cell (#N/A from a lookup), as Excel writes it: openpyxl cannot write one
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    sheet, n = re.subn(r'<c r="H8"([^>]*?) t="inlineStr"><is><t>PLACEHOLDER_NA</t></is></c>',
+                       r'<c r="H8"\1 t="e"><v>#N/A</v></c>', sheet)
+    assert n == 1, sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_calamine_reads_what_openpyxl_reads(tmp_path, monkeypatch):
+    p = _tricky_workbook(tmp_path / "荫营镇.xlsx")
+    fast, fast_problems = _read_with(p, "calamine", monkeypatch)
+    slow, slow_problems = _read_with(p, "openpyxl", monkeypatch)
+    assert [s[6] for s in fast] == ["_CalamineRows"] * 2 and [s[6] for s in slow] == ["function"] * 2
+    assert [s[:6] for s in fast] == [s[:6] for s in slow]
+    assert [s[7] for s in fast] == [s[7] for s in slow]
+    assert fast_problems == slow_problems
+    ents = dict(fast[0][7])
+    assert list(ents) == [4, 5, 8, 9, 10]  # Excel's row numbers, past the title, the header and blank rows
+    assert fast[0][2] == 3  # the header row
+    assert ents[4]["phone"] == (int, 13912345678) and ents[4]["contract_workers"] == (int, 18)
+    assert ents[8]["uscc"] == (float, 9.11403021234567e17)  # a USCC typed as a number stays a float
+    assert ents[8]["address"] == (str, "#N/A")  # an error cell reads as its text
+    assert ents[8]["phone"] == (dt.datetime, dt.datetime(2024, 11, 11))
+    assert ents[9]["uscc"] == (int, 12345) and ents[9]["address"] == (dt.datetime, dt.datetime(2024, 2, 3))
+    assert ents[9]["phone"] == (dt.time, dt.time(8, 30))
+    assert ents[10]["uscc"] == (str, "=SUM(1,2)") and ents[10]["phone"] == (int, 46022)
+    assert ents[10]["address"] == (str, "合并的地址")  # a merged cell: its value in the top-left cell only
+    assert {r["address"] for r in ents.values()} >= {(type(None), None)}
+    assert fast[1][:2] == ("Tenancy", "租赁")  # a hidden sheet is read
+    assert [(c[0], c[2], c[3], c[4]) for c in fast_problems] == [
+        ("SHEET_UNKNOWN", "说明", None, None), ("COLUMN_UNNAMED", "企业", 5, "K")]
+    c = check(p)
+    assert ("USCC_AS_NUMBER", "企业", 8, "uscc") in codes(c)
+    assert ("BAD_USCC_LENGTH", "企业", 9, "uscc") in codes(c)
+    assert ("COLUMN_UNNAMED", "企业", 5, "K") in codes(c)
+
+
+def test_sparse_sheet_is_streamed_by_openpyxl(tmp_path, monkeypatch):
+    """A stray cell far away would make calamine hold ~17 billion empty cells (or abort)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "企业"
+    ws.append(ENT_HEAD)
+    ws.append(ent_row())
+    ws["XFD1048576"] = "离得很远"
+    wb.save(tmp_path / "far.xlsx")
+    with open_survey(tmp_path / "far.xlsx") as s:
+        assert type(s.sheets[0]._rows.__defaults__[0]).__name__ == "ReadOnlyWorksheet"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "企业"
+    ws.append(ENT_HEAD)
+    ws.append(ent_row())
+    ws["A1048576"] = E2  # the last row Excel has
+    wb.save(tmp_path / "low.xlsx")
+    fast, problems = _read_with(tmp_path / "low.xlsx", "calamine", monkeypatch)
+    assert fast[0][6] == "function" and [r for r, _ in fast[0][7]] == [2, 1048576]
+
+
+def test_workbooks_calamine_cannot_read_keep_their_messages(tmp_path, monkeypatch):
+    """Damaged files fall back to openpyxl, whose words name the damage, unchanged."""
+    import zipfile
+
+    cases = {"cut.xlsx": b"PK\x03\x04 this was cut off in the e-mail",
+             "cfb.xlsx": bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 504}  # an encrypted workbook is a CFB file
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+    with zipfile.ZipFile(tmp_path / "junk.xlsx", "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook><sheets><sheet name='企业' r:id='rId1'")
+    good = workbook(tmp_path / "good.xlsx", {"企业": [ENT_HEAD, ent_row()]})
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(tmp_path / "part.xlsx", "w") as z:
+        for n in src.namelist():
+            z.writestr(n, src.read(n)[:40] if n.startswith("xl/worksheets/") else src.read(n))
+    for name in [*cases, "junk.xlsx", "part.xlsx"]:
+        fast = _read_with(tmp_path / name, "calamine", monkeypatch)
+        assert fast == _read_with(tmp_path / name, "openpyxl", monkeypatch), name
+        assert [p[0] for p in fast[1]] == ["FILE_CORRUPT"], (name, fast[1])

@@ -19,6 +19,7 @@ class Result:
     columns: list[str]
     rows: list[dict[str, Any]]
     truncated: bool = False  # more rows existed than the limit allowed
+    warnings: list[str] = field(default_factory=list)  # the engine's notices (Neo4j: unknown labels …)
 
     def __iter__(self):
         return iter(self.rows)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from ..ddl import embedded_ddl, embedded_missing_columns
 from ..errors import BackendUnavailable, DatabaseBusy, QueryError, ReadOnlyViolation
 from ..schema import META_LABEL, NODE_TYPES, SCHEMA_VERSION, Kind, NodeType, RelType, all_props
-from . import guard
+from . import guard, hints
 from .base import Backend, Result, T, normalise_value
 
 DEFAULT_BUFFER_POOL_MB = 1024
@@ -225,9 +225,12 @@ class EmbeddedBackend(Backend):
         guard.check_text(cypher)
         if timeout:
             self._conn.set_query_timeout(int(timeout * 1000))
+        explaining = False  # an error of the EXPLAIN quotes its text: give it back as the user's
         try:
             if not guard.plan_trusted(cypher):
-                plan = self._conn.execute("EXPLAIN " + cypher, params)
+                explaining = True
+                plan = self._conn.execute(hints.EXPLAIN + cypher, params)
+                explaining = False
                 guard.check_ladybug_plan("\n".join(str(v) for row in plan.get_all() for v in row))
             res = self._conn.execute(cypher, params)
         except RuntimeError as e:
@@ -236,7 +239,8 @@ class EmbeddedBackend(Backend):
                 raise ReadOnlyViolation(f"只读查询不能修改数据 / read-only: this statement would write ({msg})") from e
             if "interrupted" in msg.lower() or "timeout" in msg.lower():
                 raise QueryError(f"查询超时（{timeout} 秒）/ query timed out after {timeout} s") from e
-            raise QueryError(f"查询出错 / query failed: {msg}") from e
+            hint = hints.did_you_mean(msg)
+            raise QueryError(f"查询出错 / query failed: {hints.user_text(msg) if explaining else msg}" + (f"\n{hint}" if hint else "")) from e
         finally:
             if timeout:
                 self._conn.set_query_timeout(0)

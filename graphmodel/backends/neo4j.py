@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from ..ddl import neo4j_ddl
 from ..errors import BackendUnavailable, QueryError, ReadOnlyViolation
 from ..schema import META_LABEL, SCHEMA_VERSION
-from . import guard
+from . import guard, hints
 from .base import Backend, Result, T, normalise_value
 
 READ_QUERY_TYPES = {"r"}
@@ -53,6 +53,35 @@ def split_credentials(uri: str) -> tuple[str, str | None, str | None]:
         return uri, None, None
     return (urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)),
             unquote(parts.username or "") or None, None if parts.password is None else unquote(parts.password))
+
+
+def _query_error(message: str | None, explaining: bool) -> QueryError:
+    msg = message or ""
+    msg = hints.user_text(msg) if explaining else msg
+    hint = hints.did_you_mean(msg)
+    return QueryError(f"查询出错 / query failed: {msg}" + (f"\n{hint}" if hint else ""))
+
+
+# Neo4j plans a misspelt label as an empty scan and says so only in a notification (GQL
+# status 01N50 unknown label, 01N51 unknown relationship type, 01N52 unknown property key).
+_UNKNOWN_STATUS = {"01N50", "01N51", "01N52"}
+
+
+def _unknown_name_notices(summary) -> list[str]:
+    """Notices of unknown labels, relationship types and properties, with "did you mean"."""
+    out = []
+    what = {"label": ("标签", "label"), "rel": ("关系类型", "relationship type"), "property": ("属性", "property")}
+    for g in getattr(summary, "gql_status_objects", None) or []:
+        if getattr(g, "gql_status", "") not in _UNKNOWN_STATUS:
+            continue
+        desc = getattr(g, "status_description", "") or ""
+        for kind, name in hints.unknown_names(desc):
+            if hints.known(name, kind):  # a schema name with no data yet: nothing to say
+                continue
+            zh, en = what[kind]
+            hint = hints.did_you_mean(desc)
+            out.append(f"图谱中没有{zh} {name} / the graph has no {en} {name}" + (f"；{hint}" if hint else ""))
+    return out
 
 
 class _Neo4jTx:
@@ -114,11 +143,12 @@ class Neo4jBackend(Backend):
                 pass
         self._driver = None
 
-    def _session(self, write: bool):
+    def _session(self, write: bool, notices: bool = False):
         import neo4j
 
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
-        return self._driver.session(database=self.database, default_access_mode=mode)
+        extra = {"notifications_min_severity": "WARNING"} if notices else {}
+        return self._driver.session(database=self.database, default_access_mode=mode, **extra)
 
     # -- reads ------------------------------------------------------------------------
     def _read_raw(self, cypher, params, timeout, limit) -> Result:
@@ -126,10 +156,14 @@ class Neo4jBackend(Backend):
         from neo4j.exceptions import ClientError, DriverError, Neo4jError
 
         guard.check_text(cypher)  # non-read clauses and second statements, before the server sees them
-        with self._session(write=False) as s:
+        explaining = True  # an error of the EXPLAIN quotes its text: give it back as the user's
+        warnings: list[str] = []
+        with self._session(write=False, notices=True) as s:
             try:
                 # Refuse anything the planner does not call read-only.
-                summary = s.run("EXPLAIN " + cypher, params).consume()
+                summary = s.run(hints.EXPLAIN + cypher, params).consume()
+                explaining = False
+                warnings = _unknown_name_notices(summary)
                 if summary.query_type not in READ_QUERY_TYPES:
                     raise ReadOnlyViolation(
                         f"只读查询不能修改数据（查询类型 {summary.query_type}）/ read-only: this statement would write"
@@ -147,7 +181,7 @@ class Neo4jBackend(Backend):
                             truncated = True
                             break
                         rows.append({k: normalise_value(v) for k, v in rec.items()})
-                    return Result(cols, rows, truncated)
+                    return Result(cols, rows, truncated, warnings)
 
                 return s.execute_read(neo4j.unit_of_work(timeout=timeout)(work) if timeout else work)
             except ReadOnlyViolation:
@@ -158,9 +192,9 @@ class Neo4jBackend(Backend):
                     raise ReadOnlyViolation("只读查询不能修改数据 / read-only: this statement would write") from e
                 if "TransactionTimedOut" in code or "Timeout" in code:
                     raise QueryError(f"查询超时（{timeout} 秒）/ query timed out after {timeout} s") from e
-                raise QueryError(f"查询出错 / query failed: {e.message}") from e
+                raise _query_error(e.message, explaining) from e
             except Neo4jError as e:
-                raise QueryError(f"查询出错 / query failed: {e.message}") from e
+                raise _query_error(e.message, explaining) from e
             except DriverError as e:  # the server went away during the query
                 raise self._lost(e) from e
 
