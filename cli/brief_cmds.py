@@ -78,19 +78,24 @@ def brief(
     db: DbOpt = None,
     neo4j: Neo4jOpt = None,
     lang: LangOpt = Lang.zh,
+    at: Annotated[Optional[str], typer.Option(
+        "--at", metavar="YYYY-MM-DD",
+        help="该日期的状态的简报（--as-of 默认取该日期）/ the briefing of the state at this date")] = None,
 ) -> None:
     """检查简报：一个园区、建筑或企业的责任链、断点、隐患和现场检查清单（可打印的单个 HTML）/
     an inspector's briefing: responsibility chain, gaps, hazards and a visit checklist."""
     from queries.briefing import gather
 
     from .briefing_render import output_format, render_html, render_markdown
+    from .query_cmds import _at_date, _state
 
-    day = parse_date(as_of) or dt.date.today()
+    at_day = _at_date(at)
+    day = parse_date(as_of) or at_day or dt.date.today()
     if out is not None and str(out) != "-":  # before the briefing is gathered: can it be written?
         check_writable(out, what=("简报", "briefing"))
     elif out is None:  # briefing-<id>.html here
         check_writable(Path("briefing.html"), what=("简报", "briefing"))
-    with backend(db, neo4j) as b:
+    with backend(db, neo4j) as live, _state(live, at_day) as b:
         t0 = time.perf_counter()
         brief_ = gather(b, target, as_of=day, include_personal=include_personal, findings=not no_findings)
     fmt = output_format(None if out is None or str(out) == "-" else out, format.value if format else None)

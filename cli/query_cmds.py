@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -234,25 +235,33 @@ def run(
     neo4j: Neo4jOpt = None,
     lang: LangOpt = Lang.zh,
     wide: WideOpt = False,
+    at: Annotated[Optional[str], typer.Option(
+        "--at", metavar="YYYY-MM-DD",
+        help="在该日期的状态上运行（as_of 默认取该日期）/ run on the state at this date (as_of defaults to it)")] = None,
 ) -> None:
     """运行一个预置查询（或 --all 运行全部）/ run a prepared query (or the whole pack with --all).
 
     参数写成 --param k=v，如 --param as_of=2025-01-31 --param cap=0.1。
     """
     params = _typed_params(param)
+    day = _at_date(at)
     if all_:
         if qid:
             raise typer.BadParameter("ID 与 --all 只能二选一 / give an ID or --all, not both", param_hint="ID")
-        _run_all(params, format, out, include_personal, db, neo4j, lang, wide=wide)
+        if day and "as_of" not in params and any(p.name == "as_of" for s in runner.load_catalogue() for p in s.params):
+            params["as_of"] = day.isoformat()
+        _run_all(params, format, out, include_personal, db, neo4j, lang, wide=wide, day=day)
         return
     if not qid:
         raise typer.BadParameter("缺少查询编号（或用 --all）/ missing query id (or --all)", param_hint="ID")
     spec = runner.get(qid)  # unknown id: exit 1 with suggestions
+    if day and "as_of" not in params and any(p.name == "as_of" for p in spec.params):
+        params["as_of"] = day.isoformat()
     runner.resolve_params(spec, params)  # bad values fail before the database is opened
     fmt = _format_for(format, out)
     if out is not None or fmt is RunFormat.xlsx:  # before the query runs: can the file be written?
         check_writable(out or Path(f"{spec.id}.xlsx"))
-    with backend(db, neo4j) as b:
+    with backend(db, neo4j) as live, _state(live, day) as b:
         res = runner.run_query(b, spec, params, include_personal)
         where = f"{b.kind} {b.location}"
         if not res.rows:
@@ -308,8 +317,33 @@ def _emit(text: str, out: Path | None, newline: bool = True) -> None:
     err(f"已写入 / written: {out}")
 
 
+def _at_date(raw: str | None):
+    """`--at`: a date written like a survey date cell; unparsable → exit 1."""
+    if raw is None:
+        return None
+    from loaders.values import ValueProblem, parse_date
+
+    try:
+        return parse_date(raw.strip())
+    except (ValueProblem, ValueError, OverflowError):
+        raise SitegraphError(f"--at 的值 {raw!r} 不是日期，请写成 YYYY-MM-DD / "
+                             f"--at {raw!r} is not a date: write YYYY-MM-DD") from None
+
+
+@contextmanager
+def _state(live, day):
+    """The live store, or its state at `day` (graphmodel.states)."""
+    if day is None:
+        yield live
+        return
+    from graphmodel.states import state_at
+
+    with state_at(live, day) as s:
+        yield s
+
+
 def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal: bool,
-             db: str | None, neo4j: str | None, lang: Lang, *, wide: bool = False) -> None:
+             db: str | None, neo4j: str | None, lang: Lang, *, wide: bool = False, day=None) -> None:
     if out is not None and out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--all 的 --out 须为文件夹：{out} / --out must be a folder with --all",
                                  param_hint="--out")
@@ -319,7 +353,7 @@ def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal
     def progress(spec, n, total):
         err(f"  {n:>2}/{total} {spec.id}")
 
-    with backend(db, neo4j) as b:
+    with backend(db, neo4j) as live, _state(live, day) as b:
         err(f"运行全部查询 / running the pack on {b.kind} {b.location}")
         runs = runner.run_all(b, params, include_personal, progress=progress)
         where = f"{b.kind} {b.location}"

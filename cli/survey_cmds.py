@@ -14,14 +14,15 @@ from graphmodel.backends import default_db_path
 from graphmodel.errors import SitegraphError
 from graphmodel.schema import NODES
 
-from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, TableFormat, backend, check_writable, err, make_parents, t,
-                     writing)
+from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, TableFormat, backend, check_writable, err, fail, make_parents,
+                     t, writing)
 from .render import to_csv, write_csv
 
 
 def register(app: typer.Typer) -> None:
     app.command("validate", short_help="检查台账，不写入数据 / check a survey, write nothing")(validate)
     app.command("load", short_help="检查并导入台账（全部或一条不写）/ check and load a survey")(load)
+    app.command("loads", short_help="列出历次导入 / list the loads")(loads)
     app.command("template", short_help="生成空白台账模板 / write empty ledgers")(template)
     app.command("generate", short_help="生成合成排查台账 / write a synthetic survey")(generate)
 
@@ -36,6 +37,11 @@ ReportOpt = Annotated[
     Optional[Path],
     typer.Option("--report", help="把问题清单写入 .xlsx 或 .csv，交给排查组修改 / write the problem list for the team",
                  metavar="FILE"),
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option("--strict", help="台账中有数据但未导入的列或表一律视为错误 / a column or sheet that holds data "
+                                  "and is not imported is an error"),
 ]
 SourceOpt = Annotated[
     Optional[str],
@@ -112,8 +118,30 @@ def _summary(checked, lang: str) -> str:
     n, w = len(checked.errors), len(checked.warnings)
     sheets = len(checked.sheets)
     if lang == "en":
-        return f"{checked.rows} rows in {sheets} sheet(s): {n} error(s), {w} warning(s)"
-    return f"共 {sheets} 张表 {checked.rows} 行：{n} 个错误，{w} 个警告"
+        line = f"{checked.rows} rows in {sheets} sheet(s): {n} error(s), {w} warning(s)"
+    else:
+        line = f"共 {sheets} 张表 {checked.rows} 行：{n} 个错误，{w} 个警告"
+    return line + _not_imported(checked, lang)
+
+
+def _not_imported(checked, lang: str) -> str:
+    """What of the ledger was not imported (表/列未导入), with its non-blank cells: never silent."""
+    items = []
+    for p in checked.not_imported:
+        cells = p.params.get("cells", 0)
+        if p.code == "SHEET_UNKNOWN":
+            items.append(f"sheet {p.sheet} ({cells} cell(s))" if lang == "en" else f"表“{p.sheet}”（{cells} 个单元格）")
+        else:
+            col = p.params["col"] if p.code == "COLUMN_UNNAMED" else p.value
+            items.append(f"{p.sheet} column {col} ({cells} cell(s))" if lang == "en"
+                         else f"“{p.sheet}”表的“{col}”列（{cells} 个单元格）")
+    if not items:
+        return ""
+    strict = any(p.strict for p in checked.not_imported)
+    if lang == "en":
+        return "\nnot imported: " + "; ".join(items) + (" (errors with --strict)" if strict else
+                                                        " (--strict makes each an error)")
+    return "\n未导入：" + "；".join(items) + ("（--strict：均为错误）" if strict else "（加 --strict 时均为错误）")
 
 
 @contextmanager
@@ -175,6 +203,7 @@ def validate(
     neo4j: Neo4jOpt = None,
     source: SourceOpt = None,
     format: Annotated[TableFormat, typer.Option("--format", "-f", help="table 或 json")] = TableFormat.table,
+    strict: StrictOpt = False,
 ) -> None:
     """检查台账，列出每个问题（文件、工作表、行、列、填写内容、原因），不写入数据 /
     check a survey and list every problem; writes nothing. Exit 1 when there is an error."""
@@ -187,10 +216,10 @@ def validate(
         if not ctx:
             if ctx is None:
                 err("未连接图谱：引用只在本台账内核对 / no graph: references are checked within the survey only")
-            checked = check(path, None, source=source, progress=on_read)
+            checked = check(path, None, source=source, progress=on_read, strict=strict)
         else:
             with ctx as b:
-                checked = check(path, b, source=source, progress=on_read)
+                checked = check(path, b, source=source, progress=on_read, strict=strict)
                 err(f"引用已对照图谱核对 / references checked against {b.kind} {b.location}")
     _show(checked, lg, format, stderr=False)
     if report:
@@ -222,6 +251,10 @@ def load(
     lang: LangOpt = Lang.zh,
     report: ReportOpt = None,
     format: Annotated[TableFormat, typer.Option("--format", "-f", help="table 或 json")] = TableFormat.table,
+    date: Annotated[Optional[str], typer.Option(
+        "--date", help="台账的调查日期 YYYY-MM-DD（默认今天）/ survey date the ledger describes (default: today)",
+        metavar="YYYY-MM-DD")] = None,
+    strict: StrictOpt = False,
 ) -> None:
     """先检查、再导入台账（一个事务：要么全部导入，要么不写入）；有错误时不写入任何数据 /
     check, then load a survey in one transaction; on any error nothing is written."""
@@ -229,12 +262,14 @@ def load(
     from loaders.survey import load as load_survey
 
     lg = lang.value
+    survey_date = _survey_date(date)  # before anything is opened or created
     _check_report(report)  # the database folder is checked when it is opened, before the survey is read
     with backend(db, neo4j, write=True, create=True) as b:
         ensure_schema(b)
         try:
             with _progress() as (on_read, on_write):
-                outcome = load_survey(path, b, source=source, prune=prune, progress=on_read, write_progress=on_write)
+                outcome = load_survey(path, b, source=source, prune=prune, progress=on_read, write_progress=on_write,
+                                      survey_date=survey_date, strict=strict)
         except SurveyInvalid as e:
             # json: the problem list is the requested output (stdout); a table is a message (stderr)
             _show(e.checked, lg, format, stderr=format is not TableFormat.json)
@@ -256,7 +291,9 @@ def load(
                      "created": r.created, "updated": r.updated, "moved": r.moved, "unchanged": r.unchanged,
                      "pruned": r.pruned})
     if format is TableFormat.json:
-        print(json.dumps({**rep.as_dict(), "sheets": rows, "warnings": len(checked.warnings)},
+        print(json.dumps({**rep.as_dict(), "sheets": rows, "warnings": len(checked.warnings),
+                          "not_imported": [p.as_dict(lg) | {"cells": p.params.get("cells")}
+                                           for p in checked.not_imported]},
                          ensure_ascii=False, indent=2))
     else:
         from rich.table import Table
@@ -268,21 +305,104 @@ def load(
                  ("unchanged", "未变", "unchanged"), ("pruned", "删除", "pruned"))
         from rich.markup import escape
 
-        table = Table(title=("导入结果 " if not en else "loaded ") + escape(rep.source), header_style="bold")
+        table = Table(title=("导入结果 " if not en else "loaded ") + escape(rep.source)
+                      + (f"（调查日期 {rep.survey_date}）" if not en else f" (survey date {rep.survey_date})"),
+                      header_style="bold")
         for k, zh, e in heads:
             table.add_column(e if en else zh, justify="right" if k not in ("sheet", "file") else "left")
         for r in rows:
             table.add_row(*[str(r[k]) for k, _, _ in heads])
         _console(False).print(table)
     tot = {k: sum(r[k] for r in rows) for k in ("created", "updated", "moved", "unchanged", "pruned")}
+    late = sum(r.late for r in rep.labels.values())
+    readded = sum(r.readded for r in rep.labels.values())
     if lg == "en":
+        extra = (f", {late} late (history only)" if late else "") + (f", {readded} re-added" if readded else "")
         err(f"loaded '{rep.source}' into {b.kind} {b.location}: {tot['created']} created, {tot['updated']} updated, "
-            f"{tot['moved']} moved (provenance only), {tot['unchanged']} unchanged, {tot['pruned']} pruned; "
-            f"{len(checked.warnings)} warnings (load {rep.load_id})")
+            f"{tot['moved']} moved (provenance only), {tot['unchanged']} unchanged, {tot['pruned']} pruned{extra}; "
+            f"{len(checked.warnings)} warnings (load {rep.load_id} #{rep.load_seq}, survey date {rep.survey_date})")
     else:
+        extra = (f"，补录 {late}（只进历史）" if late else "") + (f"，恢复 {readded}" if readded else "")
         err(f"已导入“{rep.source}”到 {b.kind} {b.location}：新增 {tot['created']}，更新 {tot['updated']}，"
-            f"位置变化 {tot['moved']}，未变 {tot['unchanged']}，删除 {tot['pruned']}；"
-            f"{len(checked.warnings)} 个警告（导入批次 {rep.load_id}）")
+            f"位置变化 {tot['moved']}，未变 {tot['unchanged']}，删除 {tot['pruned']}{extra}；"
+            f"{len(checked.warnings)} 个警告（导入批次 {rep.load_id} #{rep.load_seq}，调查日期 {rep.survey_date}）")
+    if _not_imported(checked, lg):
+        err(_not_imported(checked, lg).lstrip("\n"))
+
+
+def _survey_date(raw: str | None):
+    """`load --date`: parsed like a survey date cell; future, unparsable or before 2000 → exit 1."""
+    import datetime as dt
+
+    from graphmodel.history import survey_date_problem
+    from loaders.values import ValueProblem, parse_date
+
+    today = dt.date.today()
+    if raw is None:
+        return today
+    try:
+        day = parse_date(raw.strip())
+    except (ValueProblem, ValueError, OverflowError):
+        fail(t(f"--date 的值 {raw!r} 不是日期，请写成 YYYY-MM-DD（例如 {today}）",
+               f"--date {raw!r} is not a date: write YYYY-MM-DD (e.g. {today})"))
+    problem = survey_date_problem(day, today)
+    if problem:
+        fail(t(f"--date：{problem[0]}", f"--date: {problem[1]}"))
+    return day
+
+
+def loads(
+    db: DbOpt = None,
+    neo4j: Neo4jOpt = None,
+    lang: LangOpt = Lang.zh,
+    format: Annotated[TableFormat, typer.Option("--format", "-f", help="table 或 json")] = TableFormat.table,
+) -> None:
+    """列出历次导入：编号、来源、调查日期、导入时间、文件、新增/更新/未变/退出 /
+    list the loads: id, source, survey date, load time, files, created/updated/unchanged/retired."""
+    from graphmodel.schema import SCHEMA_VERSION
+    from graphmodel.writer import list_loads
+
+    keys = ("created", "updated", "moved", "unchanged", "pruned", "late", "readded")
+    with backend(db, neo4j) as b:
+        v = b.schema_version()
+        if v is None or v < SCHEMA_VERSION:
+            fail(t("数据库尚无导入记录表：请先运行 sitegraph load 或 sitegraph init 升级数据库",
+                   "the store has no load records yet: run sitegraph init (or load) to upgrade it"))
+        rows = list_loads(b)
+    out = []
+    for r in rows:
+        tot = {k: sum(int(c.get(k, 0)) for c in r["counts"].values()) for k in keys}
+        out.append({"seq": r["load_seq"], "load_id": r["load_id"], "source": r["source"],
+                    "survey_date": r["survey_date"].isoformat() if r["survey_date"] else None,
+                    "loaded_at": r["loaded_at"], "files": r["files"] or [], "prune": bool(r["prune"]),
+                    "late": bool(r["late"]), **{("retired" if k == "pruned" else k): v for k, v in tot.items()},
+                    "labels": r["counts"]})
+    if format is TableFormat.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    en = lang.value == "en"
+    table = Table(title=("导入记录（导入时间为 UTC）" if not en else "loads (load time in UTC)"), header_style="bold")
+    for head, right, nowrap in ((("序号", "#"), True, True), (("导入批次", "load id"), False, True),
+                                (("来源", "source"), False, False), (("调查日期", "survey date"), False, True),
+                                (("导入时间", "loaded at"), False, True), (("文件", "files"), False, False),
+                                (("新增/更新/未变/退出", "created/updated/unchanged/retired"), True, False)):
+        table.add_column(head[1] if en else head[0], justify="right" if right else "left", no_wrap=nowrap,
+                         overflow="fold")
+    for r in out:
+        counts = f"{r['created']}/{r['updated']}/{r['unchanged']}/{r['retired']}"
+        if r["late"]:
+            counts += f" {'late' if en else '补录'} {r['late']}"
+        if r["readded"]:
+            counts += f" {'re-added' if en else '恢复'} {r['readded']}"
+        at = (r["loaded_at"] or "")[:16].replace("T", " ")  # to the minute; the JSON keeps the full time
+        table.add_row(*(escape(str(x)) for x in (r["seq"], r["load_id"], r["source"], r["survey_date"] or "", at,
+                                                 "、".join(r["files"]), counts)))
+    _console(False).print(table)
+    if not out:
+        err(t("还没有导入记录", "no loads yet"))
 
 
 def template(

@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 
 from .ddl import embedded_ddl, neo4j_ddl
-from .schema import NODE_TYPES, NODES, PROVENANCE, REL_TYPES, SCHEMA_VERSION, Column, Kind, NodeType
+from .schema import (HISTORY_PROPS, LEDGER_FORMAT_VERSION, LOAD_LABEL, LOAD_PROPS, NODE_TYPES, NODES, PROVENANCE,
+                     REL_TYPES, SCHEMA_VERSION, Column, Kind, NodeType)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 OUT = DOCS / "schema.md"
@@ -82,6 +83,25 @@ def render() -> str:
         "|---|---|---|---|",
         *(f"| `{p.key}` | {p.label_zh} | {p.neo4j_type} | {p.note_en} |" for p in PROVENANCE),
         "",
+        "## Campaign history",
+        "",
+        "Each label `L` above holds the current version of its records. Every superseded version and every "
+        "retirement marker is a node of `LHistory` (e.g. `EnterpriseHistory`): all of `L`'s properties plus "
+        "the ones below, no relationships (docs/design/history.md). The prepared queries never name them.",
+        "",
+        "| property | 含义 | stored as | note |",
+        "|---|---|---|---|",
+        *(f"| `{p.key}` | {p.label_zh} | {p.neo4j_type} | {p.note_en} |" for p in HISTORY_PROPS),
+        "",
+        f"`{LOAD_LABEL}`: one node per committed load (`sitegraph loads`).",
+        "",
+        "| property | 含义 | stored as | note |",
+        "|---|---|---|---|",
+        *(f"| `{p.key}` | {p.label_zh} | {p.neo4j_type} | {p.note_en} |" for p in LOAD_PROPS),
+        "",
+        "`SitegraphMeta {name: 'loads'}` holds `store_id` (a uuid made once) and `last_seq` (the last load "
+        "sequence number handed out).",
+        "",
         "## Derived statements",
         "",
         "Neo4j (idempotent, `sitegraph init --neo4j URI`):",
@@ -147,6 +167,10 @@ def _column_note(c: Column, nt: NodeType) -> str:
     since = getattr(c, "since", 1)
     if since > 1:
         parts.append(f"第 {since} 版新增" + ("" if c.required else "，可不填"))
+    if c.unit:
+        parts.append(f"单位：{c.unit}")
+    if c.synonyms:
+        parts.append("表头也可写作 " + "、".join(c.synonyms))
     return "；".join(parts)
 
 
@@ -178,6 +202,13 @@ def _row_rules(nt: NodeType) -> list[str]:
     return out
 
 
+def _units() -> dict[str, tuple[str, ...]]:
+    from .schema import UNITS
+
+    used = {c.unit for nt in NODE_TYPES for c in nt.columns if c.unit}
+    return {u: ws for u, ws in UNITS.items() if u in used}
+
+
 def _general_rules() -> list[str]:
     from loaders import messages, readers, values
 
@@ -198,14 +229,27 @@ def _general_rules() -> list[str]:
         "",
         f"- **一个 Excel 工作簿**（{'、'.join(readers.XLSX_SUFFIXES)}），每张表一个工作表，工作表名用下面的中文表名；"
         "或者**一个文件夹**，每张表一个 CSV 文件，文件名用中文表名或英文文件名（如 `企业.csv` 或 `enterprises.csv`）。",
-        f"- 可识别的表：{sheets}。可以只交其中几张表（例如本周只交“租赁”表）；其他名称的工作表会给出警告并忽略，"
+        f"- 可识别的表：{sheets}。可以只交其中几张表（例如本周只交“租赁”表）。工作表名不是上述表名时，"
+        "名称中含有表名的（如“劳务派遣用工”“隐患排查治理台账”）按该表读取；否则按表头识别：与哪张表的列名相符最多"
+        f"（至少 {readers.MIN_HEADERS} 列，且含该表主键或必填引用列），就按哪张表读取（如名为 `Sheet1` 的隐患台账），"
+        "并提示“已按“…”表读取”。仍无法识别且有内容的工作表列为**未导入**，"
         f"模板的“{readers.INSTRUCTIONS_SHEET}”工作表不读。",
         "- 旧版 `.xls` 无法读取，请在 Excel 中另存为 `.xlsx`。",
         "- CSV 文件可以是 UTF-8、带 BOM 的 UTF-8 或 GB18030/GBK（中文 Windows 上 Excel 默认保存的编码），"
         "程序自动识别，不会猜错；都不是时报错并指出文件。Excel 的“Unicode 文本”（UTF-16）不是 CSV，"
         "请另存为“CSV UTF-8（逗号分隔）”。",
-        "- 第一个非空行是表头。表头写中文列名，也可以写英文键；列的顺序不限；表头中的全角字符、空格和大小写不影响识别。"
-        "缺少必填列是错误；无法识别的列给出警告并忽略。空行跳过。",
+        f"- **表头**：前 {readers.HEADER_ROWS} 个非空行中可识别列名最多（至少 {readers.MIN_HEADERS} 个）的一行；"
+        "其上的标题行（合并的标题、“填报单位：… 填报日期：…”）不是数据。都不到 "
+        f"{readers.MIN_HEADERS} 个时，第一个非空行是表头。标题区超过 {readers.HEADER_ROWS} 行、或两行同样像表头，"
+        "是错误并指出行号。两行表头（合并的分组单元格，如“五落实”下的整改责任人、整改措施……）读下一行的列名；"
+        "分组名是引用列时（“出租方”下的“统一社会信用代码”）即该引用列。"
+        f"“{'”“'.join(readers.IGNORED_HEADERS)}”列不读；“{readers.SERIAL_HEADER}”列在本表有自己的主键列时不读。",
+        "- 表头写中文列名（也接受各列说明中的其他写法），也可以写英文键；列的顺序不限；表头中的全角字符、空格、换行、"
+        "大小写、末尾的 `*`/`＊` 和末尾括号中的单位（如 `（人）`、`(㎡)`、`（万元）`）不影响识别。"
+        "表头中的单位与该列单位不符是错误；`（元）` 写在万元列上时，按元读取并换算成万元。"
+        "缺少必填列是错误；无法识别的列**未导入**，警告中给出该列的非空单元格数。空行跳过。",
+        "- **未导入**：有内容而未识别的列和工作表，`validate` 和 `load` 的汇总中逐一列出（表/列未导入，"
+        "及其非空单元格数），也写入问题清单；加 `--strict` 时每一项都是错误。",
         "- 空白台账用 `sitegraph template 台账模板.xlsx` 生成：表头颜色区分必填和选填，每个表头有批注"
         "（类型、可选值、说明），单选和是/否列带下拉框。",
         "",
@@ -220,7 +264,10 @@ def _general_rules() -> list[str]:
         "也可以是 Excel 的日期单元格；月、日可以是一位数。写成数字的日期（Excel 序列号或 `20241111`）"
         f"只在 {values.MIN_DATE.year} 年至 {values.MAX_DATE.year} 年之间有效。",
         "- **整数、数字**：普通数字，可以带千位分隔符（`1,200`）或用全角数字；不能为负数。面积单位是平方米，"
-        "资金单位是万元（见各列说明）。",
+        "资金单位是万元（见各列说明）。有单位的列，数字后可以带该列的单位（"
+        + "；".join(f"{u}：{_words(ws)}" for u, ws in _units().items())
+        + "），如 `3200㎡`、`10人`、`5万元`；万元列中写 `50000元` 按元换算（÷10000）。"
+        "其他单位是错误（“请只填数字，单位为…”）。",
         "- **列表**（多选、检查人员、发现隐患等）：各项之间用 `、`、`；`、`;`、`，` 或 `,` 分隔，空项忽略。",
         "- **单选、多选**：只能填该列列出的取值（个别列另有可接受的写法，见该列）。",
         f"- **统一社会信用代码**：18 位，只用数字和大写字母 `{values.USCC_CHARSET}`（没有 I、O、S、V、Z）；"
@@ -266,7 +313,7 @@ def render_survey_format() -> str:
         "# 排查摸底台账格式 / Survey ledger format",
         "",
         "本页写给乡镇街道、县区排查组：台账怎么交、每列怎么填、哪些情况会报错。",
-        f"由 `graphmodel/schema.py`（台账格式版本 {SCHEMA_VERSION}）和导入程序的声明生成"
+        f"由 `graphmodel/schema.py`（台账格式版本 {LEDGER_FORMAT_VERSION}）和导入程序的声明生成"
         "（`python -m graphmodel.docs`），请勿手工修改。",
         "",
         "*For survey teams: how to hand in a ledger and fill in each column. Generated from the schema;",

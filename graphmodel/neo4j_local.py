@@ -164,7 +164,8 @@ def start(home: Path = DEFAULT_HOME, port: int | None = None, password: str | No
         return running
     lib = fetch()
     port = port or int(os.environ.get("SITEGRAPH_NEO4J_PORT", 0)) or free_port()
-    password = password or os.environ.get("NEO4J_PASSWORD") or secrets.token_urlsafe(12)
+    # hex: a urlsafe token may start with "-", which neo4j-admin set-initial-password reads as an option
+    password = password or os.environ.get("NEO4J_PASSWORD") or secrets.token_hex(12)
     fresh = not (home / "data").exists()
     home.mkdir(parents=True, exist_ok=True)
     conf = _write_conf(home, port, heap, pagecache, auth_lockout, extra_conf)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-SCHEMA_VERSION = 2  # 2: survey-format version 2 columns (issue 12)
+SCHEMA_VERSION = 3  # store schema. 2: survey-format version 2 columns (issue 12); 3: campaign history (issue 11)
+LEDGER_FORMAT_VERSION = 2  # survey-format.md's ledger format version (the store schema moves on its own)
 
 
 class Kind(str, Enum):
@@ -81,6 +82,8 @@ class Column(_Stored):
     note_zh: str = ""
     note_en: str = ""
     since: int = 1  # format version that added the column (survey-format.md "Version 2 additions")
+    synonyms: tuple[str, ...] = ()  # other header spellings of real office forms (real-ledgers.md)
+    unit: str = ""  # unit of a number column (a key of UNITS): stripped from cells and headers
 
 
 @dataclass(frozen=True)
@@ -151,8 +154,16 @@ PROVENANCE = (
     Derived("src_row", Kind.INT, "来源行号", "row number as Excel shows it"),
     Derived("load_id", Kind.TEXT, "导入批次", "id of the load that last changed the record"),
     Derived("loaded_at", Kind.TEXT, "导入时间", "UTC time of that load, ISO 8601"),
+    # campaign history (issue 11, docs/design/history.md): the version the node holds
+    Derived("survey_date", Kind.DATE, "调查日期", "survey date (valid time) of the version the record holds"),
+    Derived("load_seq", Kind.INT, "导入序号", "sequence number of the load that brought that version"),
+    Derived("content_hash", Kind.TEXT, "内容摘要",
+            "16 hex of SHA-256 over the version's non-null values and source (change detection)"),
 )
 PROVENANCE_KEYS = tuple(p.key for p in PROVENANCE)
+# Provenance of the position a record was read from and of the last write: refreshed on a
+# "moved" record; survey_date/load_seq/content_hash name the version and stay.
+POSITION_KEYS = ("source", "src_file", "src_sheet", "src_row", "load_id", "loaded_at")
 
 # ---- enums shared by several sheets -------------------------------------------------
 
@@ -175,6 +186,24 @@ OPEN_HAZARD = ("未整改", "整改中")
 RECTIFIED_HAZARD = ("已整改", "已销号")
 
 
+# Units of number columns, each with the spellings accepted after a number in a cell
+# (`3200㎡`, `10人`) or in brackets at the end of a header (`建筑面积（㎡）`).
+UNITS: dict[str, tuple[str, ...]] = {
+    "㎡": ("㎡", "m2", "m²", "平方米", "平米", "平方"),
+    "人": ("人", "名"),
+    "万元": ("万元", "万"),
+    "元": ("元",),
+    "月": ("月", "个月"),
+    "个": ("个",),
+    "层": ("层",),
+}
+# A cell in the first unit is converted to the second by dividing (元 in a 万元 column: / 10,000).
+UNIT_DIVISORS: dict[tuple[str, str], int] = {("元", "万元"): 10_000}
+# Header synonyms of the columns that several sheets share.
+COUNTY_SYNONYMS = ("县（区）", "县市区", "区县")
+TOWNSHIP_SYNONYMS = ("乡镇（街道）", "乡镇", "街道")
+
+
 def _c(key, header, kind, required=False, **kw) -> Column:
     return Column(key=key, header=header, kind=Kind(kind), required=required, **kw)
 
@@ -186,19 +215,19 @@ def _ref(key, header, target, rel, rel_out, required=False, **kw) -> Column:
 ENTERPRISE = NodeType(
     "Enterprise", "企业", "enterprises", "企业", "enterprise",
     (
-        _c("uscc", "统一社会信用代码", "uscc", True, note_zh="主键；18位，GB 32100-2015", note_en="key; 18 characters of GB 32100-2015"),
-        _c("name", "企业名称", "text", True),
+        _c("uscc", "统一社会信用代码", "uscc", True, synonyms=("信用代码", "社会信用代码", "统一代码", "营业执照号码"), note_zh="主键；18位，GB 32100-2015", note_en="key; 18 characters of GB 32100-2015"),
+        _c("name", "企业名称", "text", True, synonyms=("单位名称", "企业（单位）名称", "生产经营单位名称", "名称")),
         _c("sector", "行业", "enum", True, enum=SECTORS),
-        _c("county", "县区", "text", True, note_zh="如 城区、矿区、郊区、平定县、盂县"),
-        _c("township", "乡镇街道", "text", True),
-        _c("address", "生产经营地址", "text", note_zh="实际生产经营地址", note_en="where it actually operates"),
-        _c("licensed_address", "登记许可地址", "text", note_zh="证照登记地址", note_en="address on its licence/permits"),
+        _c("county", "县区", "text", True, note_zh="如 城区、矿区、郊区、平定县、盂县", synonyms=COUNTY_SYNONYMS),
+        _c("township", "乡镇街道", "text", True, synonyms=TOWNSHIP_SYNONYMS),
+        _c("address", "生产经营地址", "text", synonyms=("经营地址", "实际经营地址", "生产地址", "地址"), note_zh="实际生产经营地址", note_en="where it actually operates"),
+        _c("licensed_address", "登记许可地址", "text", synonyms=("注册地址", "登记地址", "住所"), note_zh="证照登记地址", note_en="address on its licence/permits"),
         _c("business_license", "营业执照", "bool", note_zh="具备合法营业执照（市场准入）", note_en="holds a valid business licence"),
         _c("environmental_permit", "环境许可", "bool", note_zh="具备环境许可手续", note_en="holds its environmental permit"),
-        _c("principal", "主要负责人", "text", personal=True, note_zh="个人信息", note_en="personal data"),
-        _c("phone", "联系电话", "text", personal=True, note_zh="个人信息，默认不在报告中输出", note_en="personal data: never printed unless asked"),
-        _c("contract_workers", "劳动合同用工人数", "int", note_zh="签订劳动合同的本单位职工人数"),
-        _c("safety_staff", "专职安全管理人员数", "int"),
+        _c("principal", "主要负责人", "text", synonyms=("法定代表人", "负责人"), personal=True, note_zh="个人信息", note_en="personal data"),
+        _c("phone", "联系电话", "text", synonyms=("电话", "联系方式"), personal=True, note_zh="个人信息，默认不在报告中输出", note_en="personal data: never printed unless asked"),
+        _c("contract_workers", "劳动合同用工人数", "int", synonyms=("从业人员数", "职工人数", "员工人数"), unit="人", note_zh="签订劳动合同的本单位职工人数"),
+        _c("safety_staff", "专职安全管理人员数", "int", unit="人"),
         _c("risk_identification", "风险辨识和隐患排查", "bool", note_zh="已开展风险辨识和隐患排查治理"),
         _c("training", "安全培训", "bool", note_zh="已开展人员培训"),
         _c("self_inspection", "自查自改", "bool", note_zh="已开展安全隐患自查自改"),
@@ -215,8 +244,8 @@ SITE = NodeType(
         _c("kind", "类型", "enum", True, enum=("园区", "厂区")),
         _ref("parent_site_id", "上级园区编码", "Site", "PART_OF", True, note_zh="园中园：上级园区或厂区"),
         _ref("operator_uscc", "运营管理单位", "Enterprise", "MANAGES", False, note_zh="园区/厂区的运营管理单位"),
-        _c("county", "县区", "text", True),
-        _c("township", "乡镇街道", "text", True),
+        _c("county", "县区", "text", True, synonyms=COUNTY_SYNONYMS),
+        _c("township", "乡镇街道", "text", True, synonyms=TOWNSHIP_SYNONYMS),
     ),
 )
 
@@ -226,11 +255,11 @@ BUILDING = NodeType(
         _c("building_id", "建筑编码", "text", True, note_zh="主键"),
         _c("name", "建筑名称", "text", True),
         _ref("site_id", "所属园区厂区", "Site", "IN_SITE", True, note_zh="空白表示独立建筑"),
-        _ref("owner_uscc", "产权单位", "Enterprise", "OWNS", False, required=True),
-        _c("county", "县区", "text", True),
-        _c("township", "乡镇街道", "text", True),
-        _c("floor_area", "建筑面积", "float", note_zh="平方米"),
-        _c("floors", "层数", "int"),
+        _ref("owner_uscc", "产权单位", "Enterprise", "OWNS", False, required=True, synonyms=("产权人", "业主单位", "房屋产权单位")),
+        _c("county", "县区", "text", True, synonyms=COUNTY_SYNONYMS),
+        _c("township", "乡镇街道", "text", True, synonyms=TOWNSHIP_SYNONYMS),
+        _c("floor_area", "建筑面积", "float", unit="㎡", note_zh="平方米"),
+        _c("floors", "层数", "int", unit="层"),
         _c("structure", "结构类型", "enum", enum=STRUCTURES, note_zh="框架、排架、钢结构 属框架结构"),
         _c("planned_use", "设计用途", "enum", enum=USES),
         _c("fire_class", "火灾危险性类别", "enum", enum=FIRE_CLASSES, aliases=FIRE_CLASS_ALIASES, note_zh="建筑核定的火灾危险性类别"),
@@ -251,15 +280,15 @@ TENANCY = NodeType(
     "Tenancy", "租赁", "tenancies", "租赁", "tenancy",
     (
         _c("tenancy_id", "租赁编号", "text", True, note_zh="主键"),
-        _ref("lessor_uscc", "出租方", "Enterprise", "LESSOR_OF", False, required=True),
-        _ref("lessee_uscc", "承租方", "Enterprise", "LESSEE_OF", False, required=True, note_zh="不得与出租方相同"),
+        _ref("lessor_uscc", "出租方", "Enterprise", "LESSOR_OF", False, required=True, synonyms=("出租单位", "出租人")),
+        _ref("lessee_uscc", "承租方", "Enterprise", "LESSEE_OF", False, required=True, synonyms=("承租单位", "承租人", "租户"), note_zh="不得与出租方相同"),
         _ref("building_id", "建筑编码", "Building", "COVERS", True, required=True),
         _c("floor", "楼层", "text", note_zh="以“地下”或“负”开头、或为 B/- 加数字（地下一层、负2层、B1、-1）的为地下楼层",
            note_en="underground when it starts with 地下 or 负, or is B or - followed by a digit (B1, -1)"),
-        _c("area", "租赁面积", "float", note_zh="平方米"),
-        _c("purpose", "承租用途", "enum", enum=USES),
+        _c("area", "租赁面积", "float", synonyms=("出租面积", "承租面积"), unit="㎡", note_zh="平方米"),
+        _c("purpose", "承租用途", "enum", enum=USES, synonyms=("租赁用途", "用途")),
         _c("activity", "主要产品工艺", "text"),
-        _c("workers", "入驻人数", "int"),
+        _c("workers", "入驻人数", "int", synonyms=("入驻员工数", "从业人数"), unit="人"),
         _c("goods_fire_class", "生产储存火灾危险性", "enum", enum=FIRE_CLASSES, aliases=FIRE_CLASS_ALIASES),
         _c("safety_agreement", "安全管理协议", "bool", note_zh="签订安全生产（消防安全）管理协议"),
         _c("duties_defined", "协议明确职责", "bool"),
@@ -310,10 +339,10 @@ DISPATCH = NodeType(
         _ref("agency_uscc", "派遣单位", "Enterprise", "AGENCY_OF", False, required=True),
         _ref("host_uscc", "用工单位", "Enterprise", "HOST_OF", False, required=True),
         _ref("contract_id", "关联外包合同", "Contract", "UNDER_CONTRACT", True),
-        _c("workers", "派遣人数", "int", True),
+        _c("workers", "派遣人数", "int", True, unit="人"),
         _c("position", "岗位", "text"),
         _c("position_nature", "岗位性质", "enum", True, enum=("临时性", "辅助性", "替代性", "其他"), note_zh="其他 = 主营业务岗位"),
-        _c("months", "用工期限(月)", "int"),
+        _c("months", "用工期限(月)", "int", unit="月"),
     ),
 )
 
@@ -325,7 +354,7 @@ OPERATION = NodeType(
         _ref("building_id", "建筑编码", "Building", "LOCATED_IN", True, required=True),
         _c("category", "类别", "enum", True, enum=OPERATION_CATEGORIES),
         _c("description", "描述", "text"),
-        _c("workers", "作业人数", "int"),
+        _c("workers", "作业人数", "int", unit="人"),
         _c("crowded_rooms", "人员聚集场所", "bool", note_zh="区域内设有宿舍、会议室、办公室、休息室等"),
     ),
 )
@@ -334,19 +363,24 @@ HAZARD = NodeType(
     "Hazard", "隐患", "hazards", "隐患", "hazard",
     (
         _c("hazard_id", "隐患编号", "text", True, note_zh="主键"),
-        _ref("uscc", "企业", "Enterprise", "HAS_HAZARD", False, required=True),
+        _ref("uscc", "企业", "Enterprise", "HAS_HAZARD", False, required=True, synonyms=("企业名称", "单位名称", "责任单位")),
         _ref("building_id", "建筑编码", "Building", "HAZARD_IN", True),
-        _c("description", "隐患描述", "text", True),
-        _c("level", "隐患等级", "enum", True, enum=("一般", "重大")),
+        _c("description", "隐患描述", "text", True, synonyms=("隐患内容", "隐患问题", "存在问题", "隐患名称")),
+        _c("level", "隐患等级", "enum", True, enum=("一般", "重大"), synonyms=("隐患级别", "等级"),
+           aliases=(("一般隐患", "一般"), ("一般事故隐患", "一般"), ("重大隐患", "重大"), ("重大事故隐患", "重大"))),
         _c("clause", "判定依据", "text", note_zh="重大事故隐患判定标准条款编码，如 GEN-1、DUST-1"),
-        _c("found_on", "发现日期", "date", True),
+        _c("found_on", "发现日期", "date", True, synonyms=("发现时间", "排查日期", "排查时间", "检查时间")),
         _c("found_by", "发现方式", "enum", enum=("企业自查", "县区检查", "市级督导", "群众举报", "其他")),
-        _c("responsible_person", "整改责任人", "text", personal=True, note_zh="五落实：责任（个人信息）"),
+        _c("responsible_person", "整改责任人", "text", synonyms=("责任人",), personal=True, note_zh="五落实：责任（个人信息）"),
         _c("measures", "整改措施", "text", note_zh="五落实：措施"),
-        _c("funds", "整改资金", "float", note_zh="五落实：资金（万元）"),
-        _c("deadline", "整改时限", "date", note_zh="五落实：时限"),
+        _c("funds", "整改资金", "float", unit="万元", note_zh="五落实：资金（万元）"),
+        _c("deadline", "整改时限", "date", synonyms=("整改期限", "完成时限"), note_zh="五落实：时限"),
         _c("contingency_plan", "应急预案", "bool", note_zh="五落实：预案"),
-        _c("status", "整改状态", "enum", True, enum=("未整改", "整改中", "已整改", "已销号")),
+        _c("status", "整改状态", "enum", True, enum=("未整改", "整改中", "已整改", "已销号"),
+           synonyms=("整改情况", "整改进度", "治理状态"),
+           aliases=(("未完成", "未整改"), ("未开始", "未整改"), ("正在整改", "整改中"), ("整改中（未完成）", "整改中"),
+                    ("已完成", "已整改"), ("已完成整改", "已整改"), ("整改完成", "已整改"), ("销号", "已销号"),
+                    ("已闭环", "已销号"))),
         _c("closed_on", "销号日期", "date", note_zh="已销号 时必填"),
         _c("reported_to_authority", "报告监管部门", "bool", note_zh="双报告之一"),
         _c("reported_to_staff", "报告职代会", "bool", note_zh="双报告之二"),
@@ -373,11 +407,11 @@ INSPECTION = NodeType(
     "Inspection", "检查记录", "inspections", "检查记录", "inspection",
     (
         _c("inspection_id", "检查编号", "text", True, note_zh="主键"),
-        _c("date", "检查日期", "date", True),
+        _c("date", "检查日期", "date", True, synonyms=("检查时间",)),
         _c("agency", "检查单位", "text", True),
-        _c("inspectors", "检查人员", "list", True, personal=True, note_zh="检查人员姓名（个人信息）"),
+        _c("inspectors", "检查人员", "list", True, synonyms=("检查人",), personal=True, note_zh="检查人员姓名（个人信息）"),
         _c("signed", "签名", "bool", note_zh="全体检查人员已签名"),
-        _ref("uscc", "被检查企业", "Enterprise", "INSPECTED", True, required=True),
+        _ref("uscc", "被检查企业", "Enterprise", "INSPECTED", True, required=True, synonyms=("被检查单位", "企业名称")),
         Column("hazard_ids", "发现隐患", Kind.REF_LIST, ref="Hazard", rel="FOUND", rel_out=True, note_zh="隐患编号列表"),
         _c("document_no", "执法文书", "text"),
         _c("actions", "处理措施", "enum_list", enum=ACTIONS),
@@ -413,6 +447,41 @@ RELS: dict[str, RelType] = {r.type: r for r in REL_TYPES}
 
 # Label of the node that stores schema metadata (version); not a business record.
 META_LABEL = "SitegraphMeta"
+
+# ---- campaign history (issue 11, docs/design/history.md §4.1) -------------------------
+# Every superseded version and every retirement marker of a record of label L is a node
+# of `LHistory` with all of L's properties plus these; no relationships. The prepared
+# queries never name these labels.
+HISTORY_PROPS = (
+    Derived("h_id", Kind.TEXT, "历史条目编号", "`<key>|<load_seq>`: one entry per key per load (unique)"),
+    Derived("h_key", Kind.TEXT, "记录键", "the record's key"),
+    Derived("h_to", Kind.DATE, "有效至", "end of the entry's valid interval (exclusive); empty = open"),
+    Derived("h_kind", Kind.TEXT, "条目类型", "version | retired | merged"),
+    Derived("h_into", Kind.TEXT, "合并至", "key a merged record was merged into"),
+)
+# One node per committed load (`sitegraph loads`).
+LOAD_LABEL = "SitegraphLoad"
+LOAD_PROPS = (
+    Derived("load_seq", Kind.INT, "导入序号", "strictly increasing, allocated in the load's transaction (key)"),
+    Derived("load_id", Kind.TEXT, "导入批次", "the load's id, as stamped on its records"),
+    Derived("source", Kind.TEXT, "来源台账", "source name"),
+    Derived("survey_date", Kind.DATE, "调查日期", "survey date given by `load --date`"),
+    Derived("loaded_at", Kind.TEXT, "导入时间", "UTC time of the load (record time), ISO 8601"),
+    Derived("files", Kind.LIST, "文件", "ledger file names"),
+    Derived("prune", Kind.BOOL, "清理", "loaded with --prune"),
+    Derived("late", Kind.BOOL, "补录", "some entry was inserted before a newer one"),
+    Derived("counts", Kind.TEXT, "计数", "JSON per label: created, updated, moved, unchanged, retired, late, readded"),
+    Derived("format_version", Kind.INT, "结构版本", "schema version the load was written with"),
+)
+
+
+def history_label(nt: "NodeType | str") -> str:
+    return f"{nt if isinstance(nt, str) else nt.label}History"
+
+
+def history_props(nt: NodeType) -> tuple[tuple[str, str, str], ...]:
+    """(key, embedded type, neo4j type) of every property of a history label."""
+    return all_props(nt) + tuple((d.key, d.ddl_type, d.neo4j_type) for d in HISTORY_PROPS)
 
 
 def all_props(nt: NodeType) -> tuple[tuple[str, str, str], ...]:

@@ -5,25 +5,33 @@ to the subset that behaves the same on LadybugDB and Neo4j (docs/dialect-notes.m
 a diff read, then `CREATE` for new keys and `MATCH … SET` for changed ones (the
 portable two-step upsert), then the relationships of every new or changed record are
 redrawn from its reference properties. A record is *updated* only when a ledger value
-changed; one whose values are the same but whose provenance (source, file, sheet, row)
-moved gets its provenance refreshed and is counted apart (*moved*); its relationships
-stay. A record whose properties and provenance are unchanged is not touched, so loading
-the same survey twice writes nothing.
+changed; one whose values are the same but whose position (file, sheet, row) moved gets
+its position refreshed and is counted apart (*moved*); its relationships stay. A record
+whose properties and provenance are unchanged is not touched, so loading the same survey
+twice writes nothing but the load's own `SitegraphLoad` record.
+
+Campaign history (docs/design/history.md): every load is dated (`survey_date`) and
+numbered (`load_seq`); change is detected by `content_hash`. graphmodel.history plans what
+the load does to each key's timeline; a superseded version, a late version and a
+retirement marker become rows of the label's history table; the current node always holds
+the newest entry, so a late ledger never overwrites a newer current version.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from .backends.base import Backend, Tx
-from .schema import NODE_TYPES, NODES, PROVENANCE, PROVENANCE_KEYS, REL_TYPES, Kind, NodeType, RelType, all_props
+from . import history
+from .schema import (LOAD_LABEL, LOAD_PROPS, META_LABEL, NODE_TYPES, NODES, POSITION_KEYS, PROVENANCE,
+                     REL_TYPES, SCHEMA_VERSION, Kind, NodeType, RelType, all_props, history_label,
+                     history_props)
 
 CHUNK = 5000
-# Provenance that makes a record "moved" when it differs (load_id/loaded_at do not).
-_PROV_COMPARED = ("source", "src_file", "src_sheet", "src_row")
 
 Progress = Callable[[str, int, int], None]
 
@@ -34,12 +42,14 @@ class LabelReport:
     updated: int = 0  # a ledger value changed
     moved: int = 0  # only the provenance changed (another file, sheet or row)
     unchanged: int = 0
-    pruned: int = 0
+    pruned: int = 0  # retired: a marker in history, the current node removed (if it was the newest)
+    late: int = 0  # a version inserted before a newer one: history only
+    readded: int = 0  # supplied again after a retirement
 
     @property
     def records(self) -> int:
         """Records of the label in this load."""
-        return self.created + self.updated + self.moved + self.unchanged
+        return self.created + self.updated + self.moved + self.unchanged + self.late + self.readded
 
 
 @dataclass
@@ -47,19 +57,23 @@ class LoadReport:
     load_id: str
     loaded_at: str
     source: str
+    survey_date: dt.date | None = None
+    load_seq: int | None = None
     labels: dict[str, LabelReport] = field(default_factory=dict)
     relationships_created: int = 0
     relationships_deleted: int = 0
 
     @property
     def changed(self) -> bool:
-        return any(r.created or r.updated or r.moved or r.pruned for r in self.labels.values())
+        return any(r.created or r.updated or r.moved or r.pruned or r.late or r.readded for r in self.labels.values())
 
     def as_dict(self) -> dict:
         return {
             "load_id": self.load_id,
             "loaded_at": self.loaded_at,
             "source": self.source,
+            "survey_date": self.survey_date.isoformat() if self.survey_date else None,
+            "load_seq": self.load_seq,
             "labels": {k: vars(v) for k, v in self.labels.items()},
             "relationships_created": self.relationships_created,
             "relationships_deleted": self.relationships_deleted,
@@ -148,7 +162,7 @@ def stmt_update(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
 
 def stmt_update_provenance(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
     """Refresh the provenance of records whose ledger values did not change."""
-    sets = ", ".join(f"n.`{k}` = NULL" if k in null_keys else f"n.`{k}` = r.`{k}`" for k in PROVENANCE_KEYS)
+    sets = ", ".join(f"n.`{k}` = NULL" if k in null_keys else f"n.`{k}` = r.`{k}`" for k in POSITION_KEYS)
     return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {sets}"
 
 
@@ -225,18 +239,32 @@ def write_survey(
     prune: bool = False,
     progress: Progress | None = None,
     load_id: str | None = None,
+    survey_date: dt.date | None = None,
+    files: list[str] | None = None,
 ) -> LoadReport:
     """Write the records (label -> list of property dicts) of one survey atomically.
 
-    Records carry their provenance (src_file, src_sheet, src_row); `source`, `load_id`
-    and `loaded_at` are stamped here. Labels absent from `records` are left alone; with
-    `prune`, records of the same source missing from a present label are removed.
+    Records carry their provenance (src_file, src_sheet, src_row); `source`, `load_id`,
+    `loaded_at`, `survey_date` (default: today) and the load sequence number are stamped
+    here. Labels absent from `records` are left alone; with `prune`, records of a present
+    label whose state at the survey date came from `source` and that the survey lacks are
+    retired. Every superseded version goes to the label's history table (design §5).
     """
+    from .errors import SitegraphError
+
     loaded_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     load_id = load_id or uuid.uuid4().hex[:12]
+    day = survey_date or dt.date.today()
+    problem = history.survey_date_problem(day, dt.date.today())
+    if problem:
+        raise SitegraphError(" / ".join(problem))
+    files = sorted(files or {r["src_file"] for rs in records.values() for r in rs if r.get("src_file")})
 
     def work(tx: Tx) -> LoadReport:
-        report = LoadReport(load_id=load_id, loaded_at=loaded_at, source=source)
+        seq = int(tx.run(STMT_NEXT_SEQ)[0]["s"])
+        report = LoadReport(load_id=load_id, loaded_at=loaded_at, source=source, survey_date=day, load_seq=seq)
+        stamp = {"source": source, "load_id": load_id, "loaded_at": loaded_at, "survey_date": day, "load_seq": seq}
+        marker = {"source": source, "load_id": load_id, "loaded_at": loaded_at, "src_file": ", ".join(files) or None}
         touched: dict[str, list[dict]] = {}
         replaced: dict[str, list] = {}
         gone: dict[str, list] = {}
@@ -244,28 +272,54 @@ def write_survey(
             if nt.label not in records:
                 continue
             rep = report.labels[nt.label] = LabelReport()
-            stamp = {"source": source, "load_id": load_id, "loaded_at": loaded_at}
             recs = [normalise_record(nt, r, stamp) for r in records[nt.label]]
-            existing: dict = {}
-            empty = not tx.run(stmt_any(nt))  # a first load skips the diff read
-            for chunk in ([] if empty else _chunks([r[nt.key] for r in recs])):
-                for row in tx.run(stmt_fetch(nt), {"keys": chunk}):
-                    existing[row[nt.key]] = normalise_record(nt, row)
-            new, changed, moved = [], [], []
-            values = [k for k in _props(nt) if k not in PROVENANCE_KEYS]
-            for r in recs:
-                old = existing.get(r[nt.key])
-                if old is None:
-                    new.append(r)
-                elif any(old[k] != r[k] for k in values):
-                    changed.append(r)
-                elif any(old[k] != r[k] for k in _PROV_COMPARED):
-                    moved.append(r)
-                else:
-                    rep.unchanged += 1
-            done = 0
             if len({r[nt.key] for r in recs}) != len(recs):
                 raise ValueError(f"{nt.label}: duplicate keys in one load")  # validation prevents this
+            for r in recs:
+                r["content_hash"] = record_hash(nt, r)
+            timelines, position = _timelines(tx, nt)
+            by_key = {r[nt.key]: r for r in recs}
+            plan = history.plan_load(timelines, day, {k: r["content_hash"] for k, r in by_key.items()},
+                                     source, prune)
+            new, changed, moved, hist, retire_now = [], [], [], [], []
+            for k, act in plan.actions.items():
+                r = by_key.get(k)
+                if act == history.CREATED:
+                    new.append(r)
+                elif act == history.READDED:  # after a retirement: the marker's interval ends here
+                    new.append(r)
+                    rep.readded += 1
+                elif act == history.UPDATED:
+                    changed.append(r)
+                elif act == history.UNCHANGED:
+                    pred, succ = history.neighbours(timelines[k], day)
+                    if succ is None and pred.is_current and position[k] != tuple(r[x] for x in _POSITION):
+                        moved.append(r)
+                    else:
+                        rep.unchanged += 1
+                elif act == history.LATE:  # history only, the newer current version stays
+                    hist.append(_history_row(nt, r, seq, to=plan.late_to[k]))
+                    rep.late += 1
+                elif act == history.RETIRE:
+                    retire_now.append(k)
+                    rep.pruned += 1
+                else:  # retire_late: a marker in history only
+                    hist.append(_marker_row(nt, k, seq, day, marker, to=plan.late_to[k]))
+                    rep.pruned += 1
+            if prune:
+                gone[nt.label] = retire_now
+            h_to = [{"id": i, "to": d} for i, d in plan.ends.items()]
+            # the current versions that an update or a retirement supersedes go to history first
+            for chunk in _chunks([r[nt.key] for r in changed] + retire_now):
+                for row in tx.run(stmt_fetch(nt), {"keys": chunk}):
+                    old = normalise_record(nt, row)
+                    hist.append(_history_row(nt, old, old["load_seq"], to=day))
+            hist += [_marker_row(nt, k, seq, day, marker, to=None) for k in retire_now]
+            _create_rows(tx, history_label(nt), [k for k, _, _ in history_props(nt)], hist)
+            for chunk in _chunks(h_to):
+                tx.run(f"UNWIND $rows AS r MATCH (h:{history_label(nt)} {{h_id: r.id}}) SET h.h_to = r.to",
+                       {"rows": chunk})
+            done = 0
             if new and hasattr(tx, "copy_nodes"):
                 tx.copy_nodes(nt, new)
                 done = len(new)
@@ -282,18 +336,16 @@ def write_survey(
                 done += len(chunk)
                 if progress:
                     progress(nt.label, done, len(new) + len(changed))
-            prov = (nt.key, *PROVENANCE_KEYS)
+            # moved: today's behaviour — the position and last write are refreshed in the current
+            # graph; the version (survey_date, load_seq, content_hash) and its history stay
+            prov = (nt.key, *POSITION_KEYS)
             for chunk in _chunks([{k: r[k] for k in prov} for r in moved]):
                 tx.run(stmt_update_provenance(nt, _null_keys(tx, chunk)), {"rows": _param_rows(tx, chunk)})
-            rep.created, rep.updated, rep.moved = len(new), len(changed), len(moved)
+            rep.created, rep.updated, rep.moved = len(new) - rep.readded, len(changed), len(moved)
             touched[nt.label] = new + changed
             replaced[nt.label] = [r[nt.key] for r in changed]
-            if prune:
-                keep = {r[nt.key] for r in recs}
-                gone[nt.label] = [row["k"] for row in tx.run(stmt_source_keys(nt), {"source": source})
-                                  if row["k"] not in keep]
-                rep.pruned = len(gone[nt.label])
-        if gone:
+        if any(gone.values()):
+            gone = {k: v for k, v in gone.items() if v}
             _check_prune(tx, gone)
             for label, keys in gone.items():
                 for chunk in _chunks(keys):
@@ -318,9 +370,126 @@ def write_survey(
                         f"{rel.type}: {len(chunk) - made} 条关系的端点不存在 / relationship endpoints missing"
                     )
                 report.relationships_created += made
+        _create_rows(tx, LOAD_LABEL, [d.key for d in LOAD_PROPS], [{
+            "load_seq": seq, "load_id": load_id, "source": source, "survey_date": day, "loaded_at": loaded_at,
+            "files": files or None, "prune": prune, "late": any(r.late for r in report.labels.values()),
+            "counts": json.dumps({k: vars(v) for k, v in report.labels.items()}, ensure_ascii=False),
+            "format_version": SCHEMA_VERSION,
+        }])
         return report
 
     return backend.write(work)
+
+
+# --- history (docs/design/history.md §4–§5) -----------------------------------------------
+
+# The load sequence: first statement of every load transaction, the same on both backends.
+# On Neo4j it write-locks the meta node until commit, so concurrent loads get 1, 2, 3 …
+STMT_NEXT_SEQ = (f"MERGE (m:{META_LABEL} {{name: 'loads'}}) ON CREATE SET m.last_seq = 0 "
+                 f"SET m.last_seq = m.last_seq + 1 RETURN m.last_seq AS s")
+_POSITION = ("src_file", "src_sheet", "src_row")  # source is part of the content hash
+
+
+def record_hash(nt: NodeType, rec: dict) -> str:
+    """content_hash of a normalised record: its ledger and derived values and its source."""
+    return history.content_hash(rec, nt.data_keys, rec.get("source"))
+
+
+def _timelines(tx: Tx, nt: NodeType) -> tuple[dict[str, list[history.Entry]], dict[str, tuple]]:
+    """Every key's timeline from the light columns of the current and history tables,
+    and the position (file, sheet, row) of each current node. Empty tables are not scanned."""
+    tls: dict[str, list[history.Entry]] = {}
+    position: dict[str, tuple] = {}
+    if tx.run(stmt_any(nt)):
+        for r in tx.run(f"MATCH (n:{nt.label}) RETURN n.`{nt.key}` AS k, n.content_hash AS h, n.survey_date AS d, "
+                        f"n.load_seq AS s, n.source AS src, n.src_file AS f, n.src_sheet AS sh, n.src_row AS r"):
+            tls[r["k"]] = [history.Entry(_as_date(r["d"]), int(r["s"]), history.VERSION, r["h"], r["src"])]
+            position[r["k"]] = (r["f"], r["sh"], r["r"])
+    h = history_label(nt)
+    if tx.run(f"MATCH (n:{h}) RETURN n.h_id AS k LIMIT 1"):
+        for r in tx.run(f"MATCH (n:{h}) RETURN n.h_key AS k, n.h_id AS id, n.survey_date AS d, n.load_seq AS s, "
+                        f"n.h_kind AS kind, n.content_hash AS h, n.source AS src, n.h_to AS t"):
+            tls.setdefault(r["k"], []).append(history.Entry(
+                _as_date(r["d"]), int(r["s"]), r["kind"], r["h"], r["src"], r["id"], _as_date(r["t"])))
+    for k in tls:
+        tls[k] = history.sort_timeline(tls[k])
+    return tls, position
+
+
+def _history_row(nt: NodeType, rec: dict, seq: int, *, to: dt.date | None) -> dict:
+    row = dict(rec)
+    row.update(h_id=history.h_id(rec[nt.key], seq), h_key=rec[nt.key], h_to=to, h_kind=history.VERSION, h_into=None)
+    return row
+
+
+def _marker_row(nt: NodeType, key: str, seq: int, day: dt.date, stamp: dict, *, to: dt.date | None) -> dict:
+    row = dict.fromkeys(k for k, _, _ in history_props(nt))
+    row.update(stamp)
+    row.update({nt.key: key, "survey_date": day, "load_seq": seq, "h_id": history.h_id(key, seq), "h_key": key,
+                "h_to": to, "h_kind": history.RETIRED})
+    return row
+
+
+def _create_rows(tx: Tx, label: str, keys: list[str], rows: list[dict]) -> None:
+    """UNWIND … CREATE of whole rows (every key present, None when blank)."""
+    for chunk in _chunks(rows):
+        nulls = _null_keys(tx, chunk)
+        props = ", ".join(f"`{k}`: r.`{k}`" for k in keys if k not in nulls)
+        tx.run(f"UNWIND $rows AS r CREATE (n:{label} {{{props}}})", {"rows": _param_rows(tx, chunk)})
+
+
+def upgrade_store(tx: Tx) -> None:
+    """Schema 1/2 -> 3 (design §9), inside one write transaction: a store id; one
+    SitegraphLoad per former load_id, in loaded_at order, survey date = the day of
+    loaded_at; survey_date/load_seq/content_hash stamped on every node. Idempotent."""
+    tx.run(f"MERGE (m:{META_LABEL} {{name: 'loads'}}) ON CREATE SET m.last_seq = 0 "
+           f"SET m.store_id = coalesce(m.store_id, $id)", {"id": uuid.uuid4().hex})
+    groups: dict = {}
+    todo: dict[str, list[dict]] = {}
+    for nt in NODE_TYPES:
+        if not tx.run(f"MATCH (n:{nt.label}) WHERE n.load_seq IS NULL RETURN n.`{nt.key}` AS k LIMIT 1"):
+            continue
+        ret = ", ".join(f"n.`{k}` AS `{k}`" for k in _props(nt))
+        rows = [normalise_record(nt, r) for r in tx.run(f"MATCH (n:{nt.label}) WHERE n.load_seq IS NULL RETURN {ret}")]
+        todo[nt.label] = rows
+        for r in rows:
+            g = groups.setdefault(r["load_id"], {"at": r["loaded_at"] or "", "source": r["source"], "files": set(),
+                                                 "counts": {}})
+            g["at"] = min(g["at"], r["loaded_at"] or "")
+            if r["src_file"]:
+                g["files"].add(r["src_file"])
+            c = g["counts"].setdefault(nt.label, vars(LabelReport()))
+            c["created"] += 1
+    if not groups:
+        return
+    last = int(tx.run(f"MATCH (m:{META_LABEL}) WHERE m.name = 'loads' RETURN m.last_seq AS s")[0]["s"] or 0)
+    seq_of, loads = {}, []
+    for i, (lid, g) in enumerate(sorted(groups.items(), key=lambda kv: (kv[1]["at"], str(kv[0]))), start=last + 1):
+        seq_of[lid] = i
+        day = dt.date.fromisoformat(g["at"][:10]) if g["at"] else dt.date.today()
+        loads.append({"load_seq": i, "load_id": lid, "source": g["source"], "survey_date": day,
+                      "loaded_at": g["at"] or None, "files": sorted(g["files"]) or None, "prune": False,
+                      "late": False, "counts": json.dumps(g["counts"], ensure_ascii=False),
+                      "format_version": SCHEMA_VERSION})
+    _create_rows(tx, LOAD_LABEL, [d.key for d in LOAD_PROPS], loads)
+    tx.run(f"MATCH (m:{META_LABEL}) WHERE m.name = 'loads' SET m.last_seq = $s", {"s": last + len(loads)})
+    day_of = {l["load_id"]: l["survey_date"] for l in loads}
+    for label, rows in todo.items():
+        nt = NODES[label]
+        stamps = [{"k": r[nt.key], "d": day_of[r["load_id"]], "s": seq_of[r["load_id"]], "h": record_hash(nt, r)}
+                  for r in rows]
+        for chunk in _chunks(stamps):
+            tx.run(f"UNWIND $rows AS r MATCH (n:{label} {{`{nt.key}`: r.k}}) "
+                   f"SET n.survey_date = r.d, n.load_seq = r.s, n.content_hash = r.h", {"rows": chunk})
+
+
+def list_loads(backend: Backend) -> list[dict]:
+    """Every SitegraphLoad, by load_seq, with its counts parsed."""
+    ret = ", ".join(f"l.`{d.key}` AS `{d.key}`" for d in LOAD_PROPS)
+    rows = backend.read(f"MATCH (l:{LOAD_LABEL}) RETURN {ret} ORDER BY l.load_seq", timeout=None).rows
+    for r in rows:
+        r["counts"] = json.loads(r["counts"] or "{}")
+    return rows
 
 
 def _check_prune(tx: Tx, gone: dict[str, list]) -> None:

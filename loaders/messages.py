@@ -76,8 +76,30 @@ MESSAGES: dict[str, Msg] = {
     ),
     "SHEET_UNKNOWN": Msg(
         WARNING,
-        "无法识别的工作表或文件，已忽略（可识别的表名：{expected}）",
-        "unknown sheet or file, ignored (known names: {expected_en})",
+        "无法识别的工作表或文件，未导入（其中有 {cells} 个非空单元格；可识别的表名：{expected}）",
+        "unknown sheet or file, not imported ({cells} non-blank cells; known names: {expected_en})",
+    ),
+    "SHEET_TAKEN_AS": Msg(
+        WARNING,
+        "已按“{as_zh}”表读取（{how_zh}）",
+        "read as the {as_en} sheet ({how_en})",
+    ),
+    "HEADER_TOO_DEEP": Msg(
+        ERROR,
+        "表头在第 {row} 行：表头上方的标题区超过 {limit} 行，请删去多余的标题行，使表头位于前 {limit} 行",
+        "the header is on row {row}: the title area above it is longer than {limit} rows; delete title rows "
+        "so that the header is within the first {limit} rows",
+    ),
+    "HEADER_AMBIGUOUS": Msg(
+        ERROR,
+        "无法确定表头：第 {row} 行和第 {other} 行都像表头（各有 {count} 个可识别的列名），请删去其中一行",
+        "cannot tell the header: rows {row} and {other} both look like it ({count} known column names each); "
+        "delete one of them",
+    ),
+    "HEADER_UNIT": Msg(
+        ERROR,
+        "列名中的单位“{written}”与本列不符：本列单位为{unit}",
+        "the unit '{written}' in the column name does not fit this column, whose unit is {unit}",
     ),
     "SHEET_EMPTY": Msg(WARNING, "工作表是空的，已跳过", "the sheet is empty and was skipped"),
     "SHEET_NO_ROWS": Msg(WARNING, "只有表头，没有数据行", "a header row only, no data rows"),
@@ -93,11 +115,12 @@ MESSAGES: dict[str, Msg] = {
         "duplicate column: columns {col} and {other} are the same column",
     ),
     "COLUMN_MISSING": Msg(ERROR, "缺少必填列", "a required column is missing"),
-    "COLUMN_UNKNOWN": Msg(WARNING, "无法识别的列，已忽略", "unknown column, ignored"),
+    "COLUMN_UNKNOWN": Msg(WARNING, "无法识别的列，未导入（该列有 {cells} 个非空单元格）",
+                          "unknown column, not imported ({cells} non-blank cells)"),
     "COLUMN_UNNAMED": Msg(
         WARNING,
-        "第 {col} 列没有列名但有内容，已忽略",
-        "column {col} has values but no header, ignored",
+        "第 {col} 列没有列名但有内容，未导入（该列有 {cells} 个非空单元格）",
+        "column {col} has values but no header, not imported ({cells} non-blank cells)",
     ),
     "ROW_TOO_LONG": Msg(
         ERROR,
@@ -117,10 +140,15 @@ MESSAGES: dict[str, Msg] = {
         "不是有效日期：请写成 2024-11-11、2024/11/11、2024.11.11 或 2024年11月11日",
         "not a valid date: write 2024-11-11, 2024/11/11, 2024.11.11 or 2024年11月11日",
     ),
+    "BAD_DATE_DAY": Msg(ERROR, "{year}年{month}月没有{day}日", "{month_en} {year} has no day {day}"),
+    "BAD_DATE_MONTH": Msg(ERROR, "没有{month}月：月份应为 1 至 12", "there is no month {month}: months are 1 to 12"),
     "BAD_INT": Msg(ERROR, "不是整数", "not a whole number"),
+    "BAD_UNIT": Msg(ERROR, "请只填数字，单位为{unit}", "write the number only; the unit is {unit}"),
     "BAD_NUMBER": Msg(ERROR, "不是数字", "not a number"),
     "NEGATIVE": Msg(ERROR, "不能为负数", "must not be negative"),
     "BAD_ENUM": Msg(ERROR, "不是允许的取值，应为：{allowed}", "not an allowed value; one of: {allowed}"),
+    "BAD_ENUM_SUGGEST": Msg(ERROR, "是否为“{suggest}”？不是允许的取值，应为：{allowed}",
+                            "did you mean '{suggest}'? not an allowed value; one of: {allowed}"),
     "BAD_ENUM_ITEMS": Msg(
         ERROR,
         "其中“{items}”不是允许的取值，应从以下选择：{allowed}",
@@ -216,6 +244,10 @@ MESSAGES: dict[str, Msg] = {
 }
 
 
+# Problems that say something in the ledger was not imported (with --strict: errors).
+NOT_IMPORTED = frozenset({"COLUMN_UNKNOWN", "COLUMN_UNNAMED", "SHEET_UNKNOWN"})
+
+
 def severity(code: str) -> str:
     return MESSAGES[code].severity
 
@@ -234,10 +266,11 @@ class Problem:
     params: dict[str, Any] = field(default_factory=dict)
     label: str | None = None  # node type of the sheet
     col_index: int | None = None  # 0-based position in the file, for sorting
+    strict: bool = False  # --strict: a NOT_IMPORTED warning counts as an error
 
     @property
     def severity(self) -> str:
-        return MESSAGES[self.code].severity
+        return ERROR if self.strict else MESSAGES[self.code].severity
 
     @property
     def is_error(self) -> bool:
@@ -249,7 +282,7 @@ class Problem:
         return self.header or self.column or ""
 
     def reason(self, lang: str = "zh") -> str:
-        msg = MESSAGES[self.code]
+        msg = MESSAGES[self.params.get("variant") or self.code]  # a variant: a more precise text
         template = msg.en if lang == "en" else msg.zh
         params = {"value": self.value, **self.params}
         try:

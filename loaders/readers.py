@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from graphmodel.schema import BY_FILE, BY_SHEET, NODE_TYPES, NodeType
+from graphmodel.schema import BY_FILE, BY_SHEET, NODE_TYPES, NODES, UNIT_DIVISORS, NodeType
 
 from .messages import Problem
-from .values import display, header_key, is_blank
+from .values import _NUMBER_RE, UNIT_OF, display, fold_width, header_key, is_blank, strip
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 # The template's first sheet (loaders/template.py): instructions, not data; read past silently.
@@ -56,15 +56,60 @@ def sheet_type(name: str) -> NodeType | None:
     return _SHEETS.get(header_key(name))
 
 
+def sheet_type_in(name: str) -> NodeType | None:
+    """The node type whose sheet (or file) name a sheet's name contains (`劳务派遣用工`,
+    `隐患排查治理台账`): the longest such name, when only one type has it."""
+    k = header_key(name)
+    hits = sorted(((len(key), nt) for key, nt in _SHEETS.items() if key and key in k), key=lambda x: -x[0])
+    if not hits or (len(hits) > 1 and hits[1][0] == hits[0][0] and hits[1][1] is not hits[0][1]):
+        return None
+    return hits[0][1]
+
+
+# --- header folding and lookup (real-ledgers.md) ------------------------------------------
+
+_UNIT_TAIL = re.compile(r"[(\[【]([^()\[\]【】]*)[)\]】]$")
+IGNORE = ""  # the key of a header cell that is not data (序号): ignored silently
+IGNORED_HEADERS = ("序号", "填表说明")
+SERIAL_HEADER = "编号"  # ignored where the sheet has its own key column, else unknown
+
+
+def fold_header(text: Any) -> tuple[str, str | None]:
+    """(header as compared with the schema, unit written in brackets at its end or None).
+
+    White space and line breaks are removed, full-width forms folded, case lowered, a
+    trailing `*`/`＊` (a required column) and a bracketed unit at the end (`（人）`,
+    `(㎡)`, `（万元）`) taken off."""
+    k = header_key(text).strip("*")
+    unit = None
+    m = _UNIT_TAIL.search(k)
+    if m and m[1] in UNIT_OF:
+        k, unit = k[: m.start()].rstrip("*"), UNIT_OF[m[1]]
+    return k, unit
+
+
 def _header_lookup(nt: NodeType) -> dict[str, str]:
+    """Folded header -> column key: the Chinese headers and English keys first, then the
+    synonyms the schema declares (never overriding a header)."""
     out: dict[str, str] = {}
     for c in nt.columns:
-        out[header_key(c.header)] = c.key
-        out[header_key(c.key)] = c.key
+        out[fold_header(c.header)[0]] = c.key
+        out[fold_header(c.key)[0]] = c.key
+    for c in nt.columns:
+        for syn in c.synonyms:
+            out.setdefault(fold_header(syn)[0], c.key)
+    for name in IGNORED_HEADERS:
+        out.setdefault(fold_header(name)[0], IGNORE)
     return out
 
 
 _HEADERS = {nt.label: _header_lookup(nt) for nt in NODE_TYPES}
+# Folded names of each type's key column: under a group that names a reference column
+# (出租方 over 统一社会信用代码) they stand for that reference.
+_KEY_NAMES = {nt.label: {h for h, k in _HEADERS[nt.label].items() if k == nt.key} for nt in NODE_TYPES}
+HEADER_ROWS = 10  # the header is one of the first 10 non-blank rows
+DEEP_ROWS = 30  # a header further down is named in an error (HEADER_TOO_DEEP)
+MIN_HEADERS = 3  # recognised names that make a row the header
 
 EXPECTED_ZH = "、".join(nt.sheet for nt in NODE_TYPES)
 EXPECTED_EN = ", ".join(f"{nt.sheet} ({nt.file})" for nt in NODE_TYPES)
@@ -87,30 +132,52 @@ class SheetData:
     _width: int = 0  # number of header cells
     broken: bool = False  # rows after a reading error are missing (the error is reported)
     named: frozenset = frozenset()  # indexes of the non-blank header cells
+    unknown: dict = field(default_factory=dict)  # index of an unrecognised column -> its COLUMN_UNKNOWN
+    units: dict = field(default_factory=dict)  # key -> unit its cells are written in (元 in a 万元 column)
 
     @property
     def label(self) -> str:
         return self.nt.label
 
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(row number, {key: raw cell}) for each non-blank row after the header."""
-        warned: set[int] = set()
+        """(row number, {key: raw cell}) for each non-blank row after the header.
+
+        Cells of columns that are not imported are counted into their problem's `cells`."""
+        warned: dict[int, Problem] = {}
+        counts: dict[int, int] = dict.fromkeys(self.unknown, 0)
         known = set(self.columns.values()) | set(self.named)
         unknown = [i for i in range(self._width) if i not in known]  # header cells without a name
+        named_unknown = list(self.unknown)
+        units = [(k, u) for k, u in self.units.items()]
+        try:
+            yield from self._each_row(warned, counts, unknown, named_unknown, units)
+        finally:
+            for i, p in self.unknown.items():
+                p.params["cells"] = counts[i]
+            for i, p in warned.items():
+                p.params["cells"] = counts.get(("unnamed", i), 0)
+
+    def _each_row(self, warned, counts, unknown, named_unknown, units):
         for rowno, cells in self._rows():
             if all(is_blank(c) for c in cells):
                 continue
+            for i in named_unknown:
+                if i < len(cells) and not is_blank(cells[i]):
+                    counts[i] += 1
             # cells under no header: within the header's width, and beyond it in a workbook
             # (CSV rows longer than the header are reported per row as ROW_TOO_LONG)
             beyond = range(self._width, len(cells)) if self.encoding is None else ()
             for i in [*unknown, *beyond]:
                 c = cells[i] if i < len(cells) else None
-                if i not in warned and not is_blank(c):
-                    warned.add(i)
-                    self.problems.append(Problem(
-                        "COLUMN_UNNAMED", self.file, self.sheet, rowno, column=col_letter(i),
-                        value=display(c), params={"col": col_letter(i)}, label=self.label, col_index=i,
-                    ))
+                if not is_blank(c):
+                    if i not in warned:
+                        warned[i] = Problem(
+                            "COLUMN_UNNAMED", self.file, self.sheet, rowno, column=col_letter(i),
+                            value=display(c), params={"col": col_letter(i), "cells": 0}, label=self.label,
+                            col_index=i,
+                        )
+                        self.problems.append(warned[i])
+                    counts[("unnamed", i)] = counts.get(("unnamed", i), 0) + 1
             if self.encoding is not None and len(cells) > self._width:
                 extra = [c for c in cells[self._width:] if not is_blank(c)]
                 if extra:
@@ -120,7 +187,22 @@ class SheetData:
                         params={"extra": len(cells) - self._width, "cells": "”，“".join(map(display, extra[:3]))},
                         label=self.label, col_index=self._width,
                     ))
-            yield rowno, {k: (cells[i] if i < len(cells) else None) for k, i in self.columns.items()}
+            out = {k: (cells[i] if i < len(cells) else None) for k, i in self.columns.items()}
+            for k, u in units:
+                out[k] = _in_unit(out[k], u)
+            yield rowno, out
+
+
+def _in_unit(c: Any, unit: str) -> Any:
+    """A bare number of a column headed in another unit (`整改资金（元）`), with that unit
+    written after it, so that loaders/values.py converts it (50000 -> "50000元" -> 5 万元)."""
+    if c is None or isinstance(c, bool):
+        return c
+    if isinstance(c, (int, float)):
+        return f"{display(c)}{unit}"
+    if isinstance(c, str) and _NUMBER_RE.fullmatch(strip(fold_width(c)).replace(" ", "")):
+        return strip(c) + unit
+    return c
 
 
 @dataclass
@@ -180,28 +262,157 @@ def open_survey(path: str | Path) -> Survey:
 
 # --- headers -------------------------------------------------------------------------
 
-def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, cells: tuple, rowno: int,
-                  encoding: str | None) -> tuple[dict[str, int], dict[str, str]] | None:
+def _names(upper: tuple, lower: tuple | None) -> list[tuple[int, Any, Any]]:
+    """(column index, header cell as written, its group or None) of every named column.
+
+    With a two-row header a cell of the lower row names its column, qualified by the
+    group cell above it (a merged cell spans to the next cell of the upper row); where
+    the lower row is blank the upper cell names the column (merged down)."""
+    if lower is None:
+        return [(i, c, None) for i, c in enumerate(upper) if not is_blank(c)]
+    out = []
+    group = None
+    for i in range(max(len(upper), len(lower))):
+        u = upper[i] if i < len(upper) else None
+        lo = lower[i] if i < len(lower) else None
+        if not is_blank(u):
+            group = u
+        if not is_blank(lo):
+            out.append((i, lo, group))
+        elif not is_blank(u):
+            out.append((i, u, None))
+    return out
+
+
+def _key_of(nt: NodeType, cell: Any, group: Any = None) -> str | None:
+    """The column key a header cell names (IGNORE for 序号), or None."""
     lookup = _HEADERS[nt.label]
+    name = fold_header(cell)[0]
+    if group is None:
+        return lookup.get(name)
+    gname = fold_header(group)[0]
+    g = lookup.get(gname)
+    if g:  # 出租方 over 统一社会信用代码: the reference to that party
+        col = nt.column(g)
+        if col.ref and name in _KEY_NAMES[col.ref]:
+            return g
+    k = lookup.get(name)
+    if k is None and not g:
+        k = lookup.get(gname + name)
+    return k
+
+
+def _score(nt: NodeType, names: list) -> int:
+    return len({k for _, c, g in names if (k := _key_of(nt, c, g))})
+
+
+def _sub_headers(nt: NodeType, upper: tuple, lower: tuple) -> bool:
+    """Is `lower` the second row of a two-row header: names only under group cells of
+    `upper` (an upper cell followed by blank ones), at least one of them known?"""
+    width = max(len(upper), len(lower))
+    starts = [i for i, c in enumerate(upper) if not is_blank(c)]
+    if not starts:
+        return False
+    spans = set()
+    for a, b in zip(starts, starts[1:] + [width]):
+        if b - a >= 2:
+            spans.update(range(a, b))
+    cells = {i for i, c in enumerate(lower) if not is_blank(c)}
+    if not cells or not cells <= spans:
+        return False
+    return any(_key_of(nt, c, g) for i, c, g in _names(upper, lower) if i in cells)
+
+
+def _pick_header(nt: NodeType, head: list[tuple[int, tuple]]):
+    """The header of a sheet of type `nt` among its first non-blank rows: (upper, lower or
+    None) as (row number, cells); ("CODE", params) when it cannot be told; None when no
+    row has MIN_HEADERS known names."""
+    near = head[:HEADER_ROWS]
+    scores = [_score(nt, _names(c, None)) for _, c in near]
+    best = max(range(len(near)), key=lambda i: (scores[i], -i))
+    if scores[best] < MIN_HEADERS:
+        for r, c in head[HEADER_ROWS:]:
+            if _score(nt, _names(c, None)) >= MIN_HEADERS:
+                return "HEADER_TOO_DEEP", {"row": r, "limit": HEADER_ROWS}
+        return None
+    upper, lower = near[best], None
+    nxt = near[best + 1] if best + 1 < len(near) and near[best + 1][0] == upper[0] + 1 else None
+    prev = near[best - 1] if best > 0 and near[best - 1][0] == upper[0] - 1 else None
+    if nxt is not None and _sub_headers(nt, upper[1], nxt[1]):
+        lower = nxt
+    elif prev is not None and _sub_headers(nt, prev[1], upper[1]) \
+            and _score(nt, _names(prev[1], upper[1])) > scores[best]:
+        upper, lower = prev, upper
+    used = {upper[0], lower[0] if lower else None}
+    for (r, _), sc in zip(near, scores):
+        if r not in used and sc == scores[best]:
+            return "HEADER_AMBIGUOUS", {"row": near[best][0], "other": r, "count": sc}
+    return upper, lower
+
+
+@dataclass
+class _Header:
+    row: int  # the last header row: data follow it
+    columns: dict[str, int]
+    headers: dict[str, str]
+    width: int
+    named: frozenset
+    unknown: dict
+    units: dict
+
+
+def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, head: list[tuple[int, tuple]],
+                  encoding: str | None) -> _Header | None:
+    picked = _pick_header(nt, head)
+    if picked is not None and isinstance(picked[0], str):
+        code, params = picked
+        s.problems.append(Problem(code, file, sheet, params["row"], label=nt.label, params=params))
+        return None
+    upper, lower = picked if picked is not None else (head[0], None)
+    rowno = upper[0]
+    cells = upper[1]
+    names = _names(upper[1], lower[1] if lower else None)
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}
-    unknown: list[Problem] = []
+    units: dict[str, str] = {}
+    unknown: dict[int, Problem] = {}
+    named = set()
     dup: list[Problem] = []
-    for i, cell in enumerate(cells):
-        if is_blank(cell):
+    bad_unit: list[Problem] = []
+    serial = []
+    for i, cell, group in names:
+        at = lower[0] if lower and i < len(lower[1]) and not is_blank(lower[1][i]) else rowno
+        named.add(i)
+        key = _key_of(nt, cell, group)
+        if key == IGNORE:
             continue
-        key = lookup.get(header_key(cell))
         if key is None:
-            unknown.append(Problem("COLUMN_UNKNOWN", file, sheet, rowno, column=display(cell).strip(),
-                                   value=display(cell), label=nt.label, col_index=i))
+            if fold_header(cell)[0] == SERIAL_HEADER:
+                serial.append((i, cell, at))
+                continue
+            unknown[i] = Problem("COLUMN_UNKNOWN", file, sheet, at, column=display(cell).strip(),
+                                 value=display(cell), label=nt.label, col_index=i, params={"cells": 0})
         elif key in columns:
             col = nt.column(key)
-            dup.append(Problem("HEADER_DUPLICATE", file, sheet, rowno, column=key, header=col.header,
+            dup.append(Problem("HEADER_DUPLICATE", file, sheet, at, column=key, header=col.header,
                                value=display(cell), label=nt.label, col_index=i,
                                params={"col": col_letter(i), "other": col_letter(columns[key])}))
         else:
             columns[key] = i
             headers[key] = display(cell)
+            col = nt.column(key)
+            written = fold_header(cell)[1]
+            if written and col.unit and written != col.unit:
+                if (written, col.unit) in UNIT_DIVISORS:
+                    units[key] = written
+                else:
+                    bad_unit.append(Problem("HEADER_UNIT", file, sheet, at, column=key, header=col.header,
+                                            value=display(cell), label=nt.label, col_index=i,
+                                            params={"written": written, "unit": col.unit}))
+    for i, cell, at in serial:  # 编号 beside the sheet's own key is a running number; else it is unknown
+        if nt.key not in columns:
+            unknown[i] = Problem("COLUMN_UNKNOWN", file, sheet, at, column=display(cell).strip(),
+                                 value=display(cell), label=nt.label, col_index=i, params={"cells": 0})
     if not columns:
         first = nt.columns[:3]
         s.problems.append(Problem(
@@ -211,12 +422,58 @@ def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, cells: tuple, 
                     "example_en": ", ".join(f"{c.header} ({c.key})" for c in first)},
         ))
         return None
-    s.problems.extend(unknown + dup)
+    s.problems.extend(sorted(unknown.values(), key=lambda p: p.col_index) + dup + bad_unit)
     for c in nt.columns:
         if c.required and c.key not in columns:
             s.problems.append(Problem("COLUMN_MISSING", file, sheet, rowno, column=c.key, header=c.header,
                                       label=nt.label))
-    return columns, headers
+    if bad_unit:
+        return None
+    width = max(len(upper[1]), len(lower[1]) if lower else 0)
+    return _Header(lower[0] if lower else rowno, columns, headers, width, frozenset(named), unknown, units)
+
+
+def _recognise(title: str, head: list[tuple[int, tuple]]) -> tuple[NodeType, tuple[str, str] | None] | None:
+    """The type of a sheet (or CSV file): by its name, by a known name its name contains,
+    or by its headers (the type matching most, at least MIN_HEADERS including its key or
+    its required references); with how it was taken when not by its own name."""
+    nt = sheet_type(title)
+    if nt is not None:
+        return nt, None
+    nt = sheet_type_in(title)
+    # by a name it contains only with a header to read (`企业填表说明` is no 企业 sheet)
+    if nt is not None and _pick_header(nt, head) is not None:
+        return nt, (f"表名含“{nt.sheet}”", f"its name contains '{nt.sheet}'")
+    best = None
+    for nt in NODE_TYPES:
+        picked = _pick_header(nt, head)
+        if picked is None or isinstance(picked[0], str):
+            continue
+        upper, lower = picked
+        keys = {k for _, c, g in _names(upper[1], lower[1] if lower else None) if (k := _key_of(nt, c, g))}
+        required_refs = {c.key for c in nt.refs if c.required}
+        if len(keys) >= MIN_HEADERS and (nt.key in keys or (required_refs and required_refs <= keys)):
+            if best is None or len(keys) > best[1]:
+                best = (nt, len(keys))
+    if best is None:
+        return None
+    nt, n = best
+    return nt, (f"按列名识别，{n} 列相符", f"recognised by its headers, {n} columns match")
+
+
+def _non_blank(rows) -> int:
+    return sum(1 for _, cells in rows for c in cells if not is_blank(c))
+
+
+def _head(rows) -> list[tuple[int, tuple]]:
+    """The first DEEP_ROWS non-blank rows: where the header is looked for."""
+    out = []
+    for i, cells in rows:
+        if not all(is_blank(c) for c in cells):
+            out.append((i, tuple(cells)))
+            if len(out) >= DEEP_ROWS:
+                break
+    return out
 
 
 def _claim(s: Survey, seen: dict[str, str], nt: NodeType, file: str, sheet: str) -> bool:
@@ -250,29 +507,36 @@ def _open_xlsx(s: Survey) -> None:
         _open_xlsx_openpyxl(s)
 
 
-def _add_sheet(s: Survey, seen: dict[str, str], title: str, header: tuple[int, Any] | None,
+def _add_sheet(s: Survey, seen: dict[str, str], title: str, head: list[tuple[int, tuple]],
                total: int | None, make_rows) -> None:
     """One worksheet: its type, header and rows (`make_rows(first data row)` -> rows callable)."""
     file = s.path.name
-    nt = sheet_type(title)
-    if nt is None:
-        if header is not None and header_key(title) != header_key(INSTRUCTIONS_SHEET):
-            s.problems.append(Problem("SHEET_UNKNOWN", file, title, value=title,
-                                      params={"expected": EXPECTED_ZH, "expected_en": EXPECTED_EN}))
+    if not head:
+        nt = sheet_type(title)
+        if nt is not None:
+            s.problems.append(Problem("SHEET_EMPTY", file, title, label=nt.label))
         return
-    if header is None:
-        s.problems.append(Problem("SHEET_EMPTY", file, title, label=nt.label))
+    if header_key(title) == header_key(INSTRUCTIONS_SHEET):
         return
+    found = _recognise(title, head)
+    if found is None:
+        s.problems.append(Problem("SHEET_UNKNOWN", file, title, value=title,
+                                  params={"expected": EXPECTED_ZH, "expected_en": EXPECTED_EN,
+                                          "cells": _non_blank(make_rows(1)())}))
+        return
+    nt, how = found
+    if how is not None:
+        s.problems.append(Problem("SHEET_TAKEN_AS", file, title, value=title, label=nt.label,
+                                  params={"as_zh": nt.sheet, "as_en": nt.file, "how_zh": how[0], "how_en": how[1]}))
     if not _claim(s, seen, nt, file, title):
         return
-    rowno, cells = header
-    matched = _match_header(s, nt, file, title, cells, rowno, None)
-    if matched is None:
+    h = _match_header(s, nt, file, title, head, None)
+    if h is None:
         return
     s.sheets.append(SheetData(
-        nt, file, title, rowno, matched[0], matched[1], s.problems,
-        total=(total - rowno) if total else None, _rows=make_rows(rowno + 1), _width=len(cells),
-        named=frozenset(i for i, c in enumerate(cells) if not is_blank(c)),
+        nt, file, title, h.row, h.columns, h.headers, s.problems,
+        total=(total - h.row) if total else None, _rows=make_rows(h.row + 1), _width=h.width,
+        named=h.named, unknown=h.unknown, units=h.units,
     ))
 
 
@@ -296,7 +560,7 @@ def _open_xlsx_openpyxl(s: Survey) -> None:
         try:
             total = ws.max_row
             ws.reset_dimensions()  # dimensions written by other tools can be wrong: read every cell
-            header = _first_row(ws.iter_rows(values_only=True))
+            head = _head(enumerate(ws.iter_rows(values_only=True), 1))
         except Exception as e:
             s.problems.append(Problem("FILE_CORRUPT", file, title, params={"detail": f"{type(e).__name__}: {e}"[:200]}))
             continue
@@ -307,7 +571,7 @@ def _open_xlsx_openpyxl(s: Survey) -> None:
                     yield i, cells
             return rows
 
-        _add_sheet(s, seen, title, header, total, make_rows)
+        _add_sheet(s, seen, title, head, total, make_rows)
     _no_sheets(s, file)
 
 
@@ -562,14 +826,14 @@ def _open_xlsx_calamine(s: Survey) -> bool:
     s._close = lambda: [r.release() for r in loaded]
     seen: dict[str, str] = {}
     for rows in loaded:
-        header = next(((i, tuple(c)) for i, c in rows(1) if not all(is_blank(x) for x in c)), None)
+        head = _head(rows(1))
         end = rows.sheet.end
 
         def make_rows(start, rows=rows):
             rows.start = start
             return rows
 
-        _add_sheet(s, seen, rows.name, header, end[0] + 1 if end else None, make_rows)
+        _add_sheet(s, seen, rows.name, head, end[0] + 1 if end else None, make_rows)
         if rows not in [sh._rows for sh in s.sheets]:
             rows.release()
     _no_sheets(s, p.name)
@@ -601,11 +865,22 @@ def _open_csv_files(s: Survey, files: list[Path]) -> None:
     seen: dict[str, str] = {}
     for f in files:
         nt = sheet_type(f.stem)
-        if nt is None:
-            s.problems.append(Problem("SHEET_UNKNOWN", f.name, f.stem, value=f.name,
-                                      params={"expected": EXPECTED_ZH, "expected_en": EXPECTED_EN}))
-            continue
         data = f.read_bytes()
+        if nt is None:  # by a name it contains, or by its headers; else not imported
+            text = decode_lenient(data)
+            records, _ = _csv_records(text, strict=False)
+            head = _head(enumerate(records, 1))
+            found = _recognise(f.stem, head) if head else None
+            if found is None:
+                s.problems.append(Problem("SHEET_UNKNOWN", f.name, f.stem, value=f.name,
+                                          params={"expected": EXPECTED_ZH, "expected_en": EXPECTED_EN,
+                                                  "cells": _non_blank(enumerate(records, 1))}))
+                continue
+            nt, how = found
+            if how is not None:
+                s.problems.append(Problem("SHEET_TAKEN_AS", f.name, f.stem, value=f.name, label=nt.label,
+                                          params={"as_zh": nt.sheet, "as_en": nt.file, "how_zh": how[0],
+                                                  "how_en": how[1]}))
         if not data.strip(b" \t\r\n\xef\xbb\xbf"):
             s.problems.append(Problem("FILE_EMPTY", f.name, f.stem, label=nt.label))
             continue
@@ -618,8 +893,8 @@ def _open_csv_files(s: Survey, files: list[Path]) -> None:
             s.problems.append(_encoding_problem(f, nt, data, e))
             continue
         records, bad = _csv_records(text)
-        header = _first_row(records)
-        if header is None:
+        head = _head(enumerate(records, 1))
+        if not head:
             if bad is None:
                 s.problems.append(Problem("FILE_EMPTY", f.name, f.stem, label=nt.label))
             else:
@@ -627,24 +902,31 @@ def _open_csv_files(s: Survey, files: list[Path]) -> None:
             continue
         if not _claim(s, seen, nt, f.name, f.stem):
             continue
-        rowno, cells = header
-        matched = _match_header(s, nt, f.name, f.stem, cells, rowno, encoding)
+        h = _match_header(s, nt, f.name, f.stem, head, encoding)
         if bad is not None:
-            s.problems.append(_syntax_problem(f, nt, bad, cells, matched[0] if matched else {}))
-        if matched is None:
+            s.problems.append(_syntax_problem(f, nt, bad, head[0][1], h.columns if h else {}))
+        if h is None:
             continue
 
-        def rows(records=records, start=rowno):
+        def rows(records=records, start=h.row):
             for i in range(start, len(records)):
                 yield i + 1, tuple(records[i])
 
         s.sheets.append(SheetData(
-            nt, f.name, f.stem, rowno, matched[0], matched[1], s.problems,
-            total=len(records) - rowno, encoding=encoding, _rows=rows, _width=len(cells),
-            broken=bad is not None, named=frozenset(i for i, c in enumerate(cells) if not is_blank(c)),
+            nt, f.name, f.stem, h.row, h.columns, h.headers, s.problems,
+            total=len(records) - h.row, encoding=encoding, _rows=rows, _width=h.width,
+            broken=bad is not None, named=h.named, unknown=h.unknown, units=h.units,
         ))
     order = {nt.label: i for i, nt in enumerate(NODE_TYPES)}
     s.sheets.sort(key=lambda sh: order[sh.label])
+
+
+def decode_lenient(data: bytes) -> str:
+    """Text of a file only looked at (an unknown CSV): undecodable bytes replaced."""
+    try:
+        return decode(data)[0]
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
 
 
 def _locate(nt: NodeType, header: tuple | list | None, columns: dict[str, int], i: int) -> dict[str, Any]:
@@ -683,7 +965,7 @@ def _encoding_problem(f: Path, nt: NodeType, data: bytes, e: UnicodeDecodeError)
         lookup = _HEADERS[nt.label]
         columns = {}
         for i, c in enumerate(head[1]):
-            k = lookup.get(header_key(c))
+            k = lookup.get(fold_header(c)[0])
             if k and k not in columns:
                 columns[k] = i
         for r, rec in enumerate(records, 1):
@@ -722,6 +1004,10 @@ def _csv_records(text: str, strict: bool = True) -> tuple[list[list[str]], tuple
     """
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "," not in first and "\t" in first else ","
+    if "," not in first and "\t" not in first:  # a title line first: the lines below tell
+        below = text.split("\n", HEADER_ROWS + 1)[1:HEADER_ROWS + 1]
+        if any("\t" in ln for ln in below) and not any("," in ln for ln in below):
+            delimiter = "\t"
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     records: list[list[str]] = []
     lines = text.splitlines()

@@ -63,7 +63,7 @@ def _parser(col: Column, is_key: bool) -> Callable[[Any], Any]:
         if text and raw in memo:
             return memo[raw]
         try:
-            value = parse_cell(col, raw, is_key=is_key)
+            value = parse_cell(col, raw, is_key=is_key, units=True)
         except ValueProblem as e:
             raise PydanticCustomError(e.code, e.code, e.params) from None
         if value is None and col.required:
@@ -148,7 +148,7 @@ def check_row(nt: NodeType, cells: dict[str, Any]) -> RowResult:
             v = None
             if col.key not in failed and col.key in cells:
                 try:
-                    v = parse_cell(col, cells[col.key], is_key=col is nt.key_column)
+                    v = parse_cell(col, cells[col.key], is_key=col is nt.key_column, units=True)
                 except ValueProblem:
                     v = None
             values[col.key] = v

@@ -9,6 +9,7 @@ whole or not at all, and loading the same survey again changes nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -56,21 +57,24 @@ def ensure_schema(backend: Backend) -> None:
 
 
 def check(path: str | Path, graph: Backend | None = None, *, source: str | None = None,
-          progress: Progress | None = None) -> Checked:
-    """Read and check a survey; `graph` (read only) resolves references to loaded records."""
+          progress: Progress | None = None, strict: bool = False) -> Checked:
+    """Read and check a survey; `graph` (read only) resolves references to loaded records;
+    `strict`: a column or sheet that held data and is not imported is an error."""
     with open_survey(path) as survey:
-        return check_survey(survey, graph, source=source or default_source(path), progress=progress)
+        return check_survey(survey, graph, source=source or default_source(path), progress=progress, strict=strict)
 
 
 def load(path: str | Path, graph: Backend, *, source: str | None = None, prune: bool = False,
          progress: Progress | None = None,
-         write_progress: Callable[[str, int, int], None] | None = None) -> LoadOutcome:
+         write_progress: Callable[[str, int, int], None] | None = None,
+         survey_date: "dt.date | None" = None, strict: bool = False) -> LoadOutcome:
     """Check, then write the survey in one transaction; raise SurveyInvalid on any error."""
     source = source or default_source(path)
     if not source.strip():
         raise SitegraphError("来源名称不能为空（用 --source 指定）/ the source name must not be blank (--source)")
-    checked = check(path, graph, source=source, progress=progress)
+    checked = check(path, graph, source=source, progress=progress, strict=strict)
     if not checked.ok:
         raise SurveyInvalid(checked)
-    report = write_survey(graph, checked.records, source=source, prune=prune, progress=write_progress)
+    report = write_survey(graph, checked.records, source=source, prune=prune, progress=write_progress,
+                          survey_date=survey_date, files=sorted({s.file for s in checked.sheets if s.file}))
     return LoadOutcome(checked, report)

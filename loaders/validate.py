@@ -23,7 +23,7 @@ from graphmodel.backends.base import Backend
 from graphmodel.schema import NODES, Kind, NodeType
 from graphmodel.writer import existing_keys
 
-from .messages import Problem, sort_key
+from .messages import NOT_IMPORTED, Problem, sort_key
 from .readers import SheetData, Survey
 from .rows import check_row
 from .values import display, is_blank, uscc_check_char
@@ -110,6 +110,11 @@ class Checked:
     def rows(self) -> int:
         return sum(s.rows for s in self.sheets)
 
+    @property
+    def not_imported(self) -> list[Problem]:
+        """Columns and sheets that held data and were not imported (表/列未导入)."""
+        return [p for p in self.problems if p.code in NOT_IMPORTED and p.params.get("cells", 1) > 0]
+
 
 class _Ctx:
     def __init__(self, graph: Backend | None):
@@ -140,8 +145,9 @@ class _Ctx:
 
 
 def check_survey(survey: Survey, graph: Backend | None = None, *, source: str | None = None,
-                 progress: Progress | None = None) -> Checked:
-    """Check every row and sheet of an opened survey, against `graph` when given."""
+                 progress: Progress | None = None, strict: bool = False) -> Checked:
+    """Check every row and sheet of an opened survey, against `graph` when given; with
+    `strict`, every column or sheet that held data and is not imported is an error."""
     ctx = _Ctx(graph)
     checked = Checked(name=survey.name, graph_checked=graph is not None)
     entries: dict[str, list[Entry]] = {}
@@ -161,6 +167,9 @@ def check_survey(survey: Survey, graph: Backend | None = None, *, source: str | 
         _other_sources(entries, source, ctx)
 
     checked.problems += ctx.problems
+    if strict:
+        for p in checked.not_imported:
+            p.strict = True
     order = {(s.file, s.sheet): i for i, s in enumerate(checked.sheets)}
     checked.problems.sort(key=lambda p: sort_key(p, order))
     if checked.ok:

@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from graphmodel.schema import NODES, Column, Kind
+from graphmodel.schema import NODES, UNIT_DIVISORS, UNITS, Column, Kind
 
 
 class ValueProblem(Exception):
@@ -194,11 +194,23 @@ def _serial_date(n: float) -> dt.date:
     return d
 
 
+_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December")
+
+
 def _ymd(y: str, m: str, d: str) -> dt.date:
+    year, month, day = int(y), int(m), int(d)
     try:
-        return dt.date(int(y), int(m), int(d))
+        return dt.date(year, month, day)
     except ValueError:
-        raise ValueProblem("BAD_DATE") from None
+        pass
+    # Say what is impossible about it (the code stays BAD_DATE; `variant` picks the text).
+    if not 1 <= month <= 12:
+        raise ValueProblem("BAD_DATE", variant="BAD_DATE_MONTH", month=month)
+    if 1 <= year <= 9999 and day >= 1:
+        raise ValueProblem("BAD_DATE", variant="BAD_DATE_DAY", year=year, month=month, day=day,
+                           month_en=_MONTHS_EN[month - 1])
+    raise ValueProblem("BAD_DATE")
 
 
 def parse_date(raw: Any) -> dt.date:
@@ -225,9 +237,12 @@ def parse_date(raw: Any) -> dt.date:
 
 INT64_MAX = 2**63 - 1
 _NUMBER_RE = re.compile(r"([+-]?)((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER_UNIT_RE = re.compile(f"({_NUMBER_RE.pattern})([^\\d.,+-].*)")
+# A unit as written -> its name in graphmodel.schema.UNITS (m2, 平方米 -> ㎡; 个月 -> 月)
+UNIT_OF = {fold_width(w).lower(): u for u, spellings in UNITS.items() for w in spellings}
 
 
-def _number(raw: Any, integer: bool) -> int | float:
+def _number(raw: Any, integer: bool, unit: str = "") -> int | float:
     bad = "BAD_INT" if integer else "BAD_NUMBER"
     if isinstance(raw, bool):
         raise ValueProblem(bad)
@@ -236,9 +251,18 @@ def _number(raw: Any, integer: bool) -> int | float:
     else:
         text = strip(fold_width(_text_of(raw))).replace(" ", "")
         m = _NUMBER_RE.fullmatch(text)
-        if not m:
+        divisor = 1
+        if not m and unit:  # a number with a unit: the column's own, or one it converts
+            mu = _NUMBER_UNIT_RE.fullmatch(text)
+            if mu is None:
+                raise ValueProblem(bad)
+            written = UNIT_OF.get(mu[len(mu.groups())].lower())
+            if written != unit and (written, unit) not in UNIT_DIVISORS:
+                raise ValueProblem("BAD_UNIT", unit=unit)
+            text, divisor = mu[1], UNIT_DIVISORS.get((written, unit), 1)
+        elif not m:
             raise ValueProblem(bad)
-        v = float(text.replace(",", ""))
+        v = float(text.replace(",", "")) / divisor
     if v != v or v in (float("inf"), float("-inf")):
         raise ValueProblem(bad)
     if v < 0:
@@ -250,12 +274,12 @@ def _number(raw: Any, integer: bool) -> int | float:
     return float(v)
 
 
-def parse_int(raw: Any) -> int:
-    return _number(raw, True)
+def parse_int(raw: Any, unit: str = "") -> int:
+    return _number(raw, True, unit)
 
 
-def parse_float(raw: Any) -> float:
-    return _number(raw, False)
+def parse_float(raw: Any, unit: str = "") -> float:
+    return _number(raw, False, unit)
 
 
 _LIST_SPLIT = re.compile(r"[;,、]")
@@ -273,10 +297,23 @@ def enum_value(col: Column, text: str) -> str:
     text = strip(text)
     if text in col.enum:
         return text
+    folded = fold_width(text)
     for alias, canonical in col.aliases:
-        if text == alias:
+        if folded == fold_width(alias):
             return canonical
+    hint = suggest_enum(col, text)
+    if hint:  # did you mean … (the code stays BAD_ENUM; `variant` picks the text)
+        raise ValueProblem("BAD_ENUM", allowed="、".join(col.enum), variant="BAD_ENUM_SUGGEST", suggest=hint)
     raise ValueProblem("BAD_ENUM", allowed="、".join(col.enum))
+
+
+def suggest_enum(col: Column, text: str) -> str | None:
+    """The allowed value closest to a mistyped one (`已消号` -> 已销号), or None."""
+    import difflib
+
+    names = {v: v for v in col.enum} | {a: c for a, c in col.aliases}
+    close = difflib.get_close_matches(fold_width(text), list(names), n=1, cutoff=0.6)
+    return names[close[0]] if close else None
 
 
 def _identifier(raw: Any) -> str:
@@ -291,8 +328,11 @@ def _ref_value(col: Column, raw: Any) -> str | None:
     return _identifier(raw) or None
 
 
-def parse_cell(col: Column, raw: Any, *, is_key: bool = False) -> Any:
-    """The typed value of one cell of `col` (None when blank); raises ValueProblem."""
+def parse_cell(col: Column, raw: Any, *, is_key: bool = False, units: bool = False) -> Any:
+    """The typed value of one cell of `col` (None when blank); raises ValueProblem.
+
+    `units`: a number may carry the column's unit (`3200㎡`, `10人`, `50000元` in a 万元
+    column), as office ledgers write them; the ledger's rows are read so (loaders/rows.py)."""
     if is_blank(raw):
         return None
     k = col.kind
@@ -305,9 +345,9 @@ def parse_cell(col: Column, raw: Any, *, is_key: bool = False) -> Any:
     if k is Kind.DATE:
         return parse_date(raw)
     if k is Kind.INT:
-        return parse_int(raw)
+        return parse_int(raw, col.unit if units else "")
     if k is Kind.FLOAT:
-        return parse_float(raw)
+        return parse_float(raw, col.unit if units else "")
     if k is Kind.ENUM:
         return enum_value(col, _text_of(raw))
     if k is Kind.REF:

@@ -73,7 +73,7 @@ def test_loading_the_same_survey_twice_changes_nothing(target, tmp_path):
     assert sum(v["created"] for v in first["labels"].values()) == 23
     before = info(target)
     second = load_json(target, path)
-    assert all(v == {"created": 0, "updated": 0, "moved": 0, "unchanged": v["unchanged"], "pruned": 0}
+    assert all(v == {"created": 0, "updated": 0, "moved": 0, "unchanged": v["unchanged"], "pruned": 0, "late": 0, "readded": 0}
                for v in second["labels"].values())
     assert sum(v["unchanged"] for v in second["labels"].values()) == 23
     assert second["relationships_created"] == 0 and second["relationships_deleted"] == 0
@@ -165,7 +165,7 @@ def test_load_creates_the_embedded_database(tmp_path):
     assert r.returncode == 0, r.stderr
     r = run_cli("info", "--db", str(db), "--format", "json")
     data = json.loads(r.stdout)
-    assert data["schema_version"] == 2 and data["nodes"]["Enterprise"] == 6
+    assert data["schema_version"] == 3 and data["nodes"]["Enterprise"] == 6
 
 
 def test_warnings_do_not_stop_a_load(target, tmp_path):
@@ -189,7 +189,7 @@ def test_a_weekly_sheet_resolves_references_to_the_graph(target, tmp_path):
     t = dict(survey_records()["Tenancy"][0], tenancy_id="T9", lessor_uscc=E3, lessee_uscc=E5)
     path = workbook(tmp_path / "week47.xlsx", {"租赁": rows_of("Tenancy", [t])})
     rep = load_json(target, path)
-    assert rep["labels"] == {"Tenancy": {"created": 1, "updated": 0, "moved": 0, "unchanged": 0, "pruned": 0}}
+    assert rep["labels"] == {"Tenancy": {"created": 1, "updated": 0, "moved": 0, "unchanged": 0, "pruned": 0, "late": 0, "readded": 0}}
     assert rep["source"] == "week47"
     b = target.open()
     try:
@@ -268,7 +268,7 @@ def test_counts_tell_value_changes_from_provenance_moves(target, tmp_path):
 
     # 2. the same file again: no writes at all
     again = load_json(target, renamed, "--source", "城区")
-    assert all(v == {"created": 0, "updated": 0, "moved": 0, "unchanged": n[k], "pruned": 0}
+    assert all(v == {"created": 0, "updated": 0, "moved": 0, "unchanged": n[k], "pruned": 0, "late": 0, "readded": 0}
                for k, v in again["labels"].items())
     assert again["relationships_created"] == again["relationships_deleted"] == 0
     assert _provenance(target, "Enterprise") == after and info(target) == state
@@ -293,7 +293,7 @@ def test_counts_tell_value_changes_from_provenance_moves(target, tmp_path):
     wb.save(renamed)
     changed = load_json(target, renamed, "--source", "城区")
     assert changed["labels"]["Enterprise"] == {"created": 0, "updated": 1, "moved": 0,
-                                               "unchanged": n["Enterprise"] - 1, "pruned": 0}
+                                               "unchanged": n["Enterprise"] - 1, "pruned": 0, "late": 0, "readded": 0}
     assert all(v["updated"] == v["moved"] == 0 for k, v in changed["labels"].items() if k != "Enterprise")
     b = target.open()
     try:

@@ -57,7 +57,7 @@ def test_schema_install_is_idempotent(graph):
     graph.install_schema()
     graph.install_schema()
     assert graph.info() == before
-    assert before["schema_version"] == 2
+    assert before["schema_version"] == 3
     assert set(before["nodes"]) == {nt.label for nt in NODE_TYPES}
     assert all(v == 0 for v in before["nodes"].values())
 
@@ -86,8 +86,9 @@ def test_round_trip_every_node_and_relationship(graph):
     report = write_survey(graph, recs, source="round-trip")
     assert {k: v.created for k, v in report.labels.items()} == {k: len(v) for k, v in recs.items()}
     for nt in NODE_TYPES:
-        props = [k for k, _, _ in all_props(nt) if k not in ("load_id", "loaded_at")]
-        ret = ", ".join(f"n.`{k}` AS `{k}`" for k in props)
+        stamps = ("load_id", "loaded_at", "survey_date", "load_seq", "content_hash")
+        props = [k for k, _, _ in all_props(nt) if k not in stamps]
+        ret = ", ".join(f"n.`{k}` AS `{k}`" for k in [*props, *stamps])
         rows = graph.read(f"MATCH (n:{nt.label}) RETURN {ret} ORDER BY n.`{nt.key}`").rows
         want = sorted(recs[nt.label], key=lambda r: r[nt.key])
         assert len(rows) == len(want), nt.label
@@ -95,6 +96,9 @@ def test_round_trip_every_node_and_relationship(graph):
             for k in props:
                 e = exp.get(k, "round-trip" if k == "source" else None)
                 assert got[k] == e, (nt.label, k, got[k], e)
+            # the version stamps of campaign history: today's survey date, the first load
+            assert got["survey_date"] == dt.date.today() and got["load_seq"] == 1
+            assert len(got["content_hash"]) == 16 and int(got["content_hash"], 16) >= 0
     counts = graph.counts()["relationships"]
     for r in REL_TYPES:
         col = NODES[r.owner].column(r.column)
@@ -177,7 +181,7 @@ def test_cli_init_info_and_refused_write(target, cli, tmp_path):
     info1 = cli("info", *db, "--format", "json", env=target.env)
     assert info1.returncode == 0, info1.stderr
     data = json.loads(info1.stdout)
-    assert data["schema_version"] == 2 and data["nodes"]["Enterprise"] == 0
+    assert data["schema_version"] == 3 and data["nodes"]["Enterprise"] == 0
     w = cli("cypher", "CREATE (n:Enterprise {uscc: 'X'})", *db, env=target.env)
     assert w.returncode == 1
     assert "只读" in w.stderr and "Traceback" not in w.stderr
@@ -267,7 +271,7 @@ def test_embedded_write_lock_conflict_is_a_clear_message(cli, tmp_path):
         assert "另一个进程" in r.stderr and "Traceback" not in r.stderr
         # a reader still gets the last committed state while the writer holds the lock
         q = cli("info", "--db", str(db), "--format", "json")
-        assert q.returncode == 0 and json.loads(q.stdout)["schema_version"] == 2
+        assert q.returncode == 0 and json.loads(q.stdout)["schema_version"] == 3
     finally:
         holder.stdin.write("\n")
         holder.stdin.close()

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..ddl import embedded_ddl, embedded_missing_columns
 from ..errors import BackendUnavailable, DatabaseBusy, QueryError, ReadOnlyViolation
-from ..schema import META_LABEL, NODE_TYPES, SCHEMA_VERSION, Kind, NodeType, RelType, all_props
+from ..schema import META_LABEL, NODE_TYPES, SCHEMA_VERSION, Kind, NodeType, RelType, all_props, history_label
 from . import guard, hints
 from .base import Backend, Result, T, normalise_value
 
@@ -294,17 +294,22 @@ class EmbeddedBackend(Backend):
         return out
 
     def install_schema(self) -> None:
+        from ..writer import upgrade_store
+
         existing = self._existing_columns()
         for stmt in embedded_ddl() + embedded_missing_columns(existing):
             self._conn.execute(stmt)
-        self._conn.execute(
-            f"MERGE (m:{META_LABEL} {{name: 'schema'}}) SET m.schema_version = $v", {"v": SCHEMA_VERSION}
-        )
+
+        def stamp(tx):  # data migration and version in one crash-safe write (design §9)
+            upgrade_store(tx)
+            tx.run(f"MERGE (m:{META_LABEL} {{name: 'schema'}}) SET m.schema_version = $v", {"v": SCHEMA_VERSION})
+
+        self.write(stamp)
 
     def _existing_columns(self) -> dict[str, set[str]]:
         tables = _rows(self._conn.execute("CALL show_tables() RETURN name, type"))
         out: dict[str, set[str]] = {}
-        labels = {nt.label for nt in NODE_TYPES}
+        labels = {nt.label for nt in NODE_TYPES} | {history_label(nt) for nt in NODE_TYPES} | {META_LABEL}
         for t in tables:
             if t["type"] == "NODE" and t["name"] in labels:
                 info = _rows(self._conn.execute(f"CALL table_info('{t['name']}') RETURN name"))

@@ -244,12 +244,17 @@ class Neo4jBackend(Backend):
             raise self._lost(e) from e
 
     def install_schema(self) -> None:
+        from ..writer import upgrade_store
+
         with self._session(write=True) as s:
             for stmt in neo4j_ddl():
                 s.run(stmt).consume()
-            s.run(
-                f"MERGE (m:{META_LABEL} {{name: 'schema'}}) SET m.schema_version = $v", {"v": SCHEMA_VERSION}
-            ).consume()
+
+        def stamp(tx):  # data migration and version in one transaction (design §9)
+            upgrade_store(tx)
+            tx.run(f"MERGE (m:{META_LABEL} {{name: 'schema'}}) SET m.schema_version = $v", {"v": SCHEMA_VERSION})
+
+        self.write(stamp)
 
     def close(self) -> None:
         self._close_quietly()
