@@ -19,7 +19,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from queries.briefing import (
-    BAD, BUILDING_ITEMS, NA, OK, STATE_ZH, UNKNOWN, Briefing, Duty, priority_checks, responsibility_graph,
+    BAD, NA, OK, STATE_ZH, UNKNOWN, Briefing, Duty, open_items, priority_checks, responsibility_graph,
     visit_checks,
 )
 
@@ -509,19 +509,12 @@ def _context(b: Briefing, diagrams: bool, summary_only: bool = False) -> dict:
     for f in b.findings or []:
         by_query.setdefault(f.query_id, []).append(f)
     # Items to verify on site, per subject; a building's own conditions once per building.
-    detail, seen = [], set()
-    for r in [r for r in b.checklist if r.role == "lessor"] + [r for r in b.checklist if r.role == "lessee"]:
-        items = []
-        for it in r.items:
-            if it.state not in (BAD, UNKNOWN):
-                continue
-            if r.role == "lessor" and it.code in BUILDING_ITEMS:
-                if (r.building_id, it.code) in seen:
-                    continue
-                seen.add((r.building_id, it.code))
-            items.append(it)
-        if items:
-            detail.append((r, items))
+    detail: list[tuple] = []  # (row, its open items), lessors first
+    lessors_first = [r for r in b.checklist if r.role == "lessor"] + [r for r in b.checklist if r.role == "lessee"]
+    for r, it in open_items(b, lessors_first):
+        if not detail or detail[-1][0] is not r:
+            detail.append((r, []))
+        detail[-1][1].append(it)
     above = {x["site_id"] for x in b.site_path} if b.target.kind == "site" else set()
     rel_path = {bb.building_id: " › ".join(x["name"] or x["site_id"] for x in reversed(bb.site_path)
                                            if x["site_id"] not in above) for bb in b.buildings}

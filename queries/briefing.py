@@ -1174,6 +1174,22 @@ class PriorityCheck:
     workers: int  # people in the space it concerns
 
 
+def open_items(b: Briefing, rows: "list[CheckRow] | None" = None):
+    """The checklist items that are 不符合 or 未排查, as (row, item), in the order of `rows`
+    (default: the checklist); a building's own conditions (BUILDING_ITEMS) only once per
+    building, under the first lessor row that has them."""
+    seen = set()
+    for r in b.checklist if rows is None else rows:
+        for it in r.items:
+            if it.state not in (BAD, UNKNOWN):
+                continue
+            if r.role == "lessor" and it.code in BUILDING_ITEMS:
+                if (r.building_id, it.code) in seen:
+                    continue
+                seen.add((r.building_id, it.code))
+            yield r, it
+
+
 def priority_checks(b: Briefing) -> list[PriorityCheck]:
     """Every checklist item that is 不符合 or 未排查, most important first.
 
@@ -1182,21 +1198,15 @@ def priority_checks(b: Briefing) -> list[PriorityCheck]:
     A building's own conditions count once per building.
     """
     workers_of = {tid: int(t.props.get("workers") or 0) for tid, t in b.tenancies.items()}
-    out, seen = [], set()
-    for r in b.checklist:
-        for it in r.items:
-            if it.state not in (BAD, UNKNOWN):
-                continue
-            if r.role == "lessor" and it.code in BUILDING_ITEMS:
-                if (r.building_id, it.code) in seen:
-                    continue
-                seen.add((r.building_id, it.code))
-                bb = b.building(r.building_id)
-                people = bb.workers if bb else 0
-            else:
-                people = sum(workers_of.get(t, 0) for t in r.tenancy_ids)
-            weight = CHECK_WEIGHT.get(it.code, 1)
-            out.append(PriorityCheck(r, it, weight * (2 if it.state == BAD else 1), people))
+    out = []
+    for r, it in open_items(b):
+        if r.role == "lessor" and it.code in BUILDING_ITEMS:
+            bb = b.building(r.building_id)
+            people = bb.workers if bb else 0
+        else:
+            people = sum(workers_of.get(t, 0) for t in r.tenancy_ids)
+        weight = CHECK_WEIGHT.get(it.code, 1)
+        out.append(PriorityCheck(r, it, weight * (2 if it.state == BAD else 1), people))
     out.sort(key=lambda p: (-p.score, -p.workers, p.row.building_id, p.row.role, p.row.uscc,
                             p.row.tenancy_ids, p.item.code))
     return out
