@@ -123,6 +123,20 @@ def empty_target(kind: str, request, tmp: Path | None = None) -> Target:
     return t
 
 
+def embedded_with(tmp: Path, records: dict, source: str) -> Target:
+    """An embedded store in `tmp` holding `records` (module-scoped graphs of CLI tests)."""
+    from graphmodel.writer import write_survey
+
+    t = Target("embedded", path=tmp / "g.db", tmp=tmp)
+    g = t.open(write=True)
+    try:
+        g.install_schema()
+        write_survey(g, records, source=source)
+    finally:
+        g.close()
+    return t
+
+
 @pytest.fixture(params=BACKENDS)
 def target(request, tmp_path) -> Target:
     """An empty graph with the schema installed, on each backend in turn."""

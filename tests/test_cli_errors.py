@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Target, run_cli
+from conftest import Target, embedded_with, run_cli
 from graphmodel.writer import write_survey
 
 AS_OF = "2025-01-15"
@@ -51,15 +51,7 @@ def _records() -> dict[str, list[dict]]:
 @pytest.fixture(scope="module")
 def emb(tmp_path_factory) -> Target:
     """A small graph in an embedded store (what is shown does not depend on the backend)."""
-    tmp = tmp_path_factory.mktemp("cli-errors")
-    t = Target("embedded", path=tmp / "g.db", tmp=tmp)
-    g = t.open(write=True)
-    try:
-        g.install_schema()
-        write_survey(g, _records(), source="cli-errors")
-    finally:
-        g.close()
-    return t
+    return embedded_with(tmp_path_factory.mktemp("cli-errors"), _records(), "cli-errors")
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ import os
 import pytest
 from openpyxl import load_workbook
 
-from conftest import Target, run_cli
-from graphmodel.writer import write_survey
+from conftest import embedded_with, run_cli
 from ledgers import BAD_CHECK, rows_of, survey_records, workbook
 from loaders.excel import MAX_WIDTH, Book, Col, Link, sheet_name, text_width
 from queries.catalogue import CODE_LITERAL_RE, load_specs, pack_files, parse_spec
@@ -136,14 +135,7 @@ def _records() -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    t = Target("embedded", path=tmp_path_factory.mktemp("exports") / "g.db")
-    g = t.open(write=True)
-    try:
-        g.install_schema()
-        write_survey(g, _records(), source="exports")
-    finally:
-        g.close()
-    return t
+    return embedded_with(tmp_path_factory.mktemp("exports"), _records(), "exports")
 
 
 @pytest.fixture(scope="module")
