@@ -144,6 +144,9 @@ def _write_conf(home: Path, port: int, heap: str, pagecache: str, auth_lockout: 
             "dbms.usage_report.enabled=false",
             "dbms.security.auth_enabled=true",
             "dbms.security.allow_csv_import_from_file_urls=false",
+            # check transaction timeouts every 100 ms (default 2 s), so that a short
+            # --timeout stops a query close to when it says
+            "db.transaction.monitor.check.interval=100ms",
             # a test server sees wrong passwords on purpose; don't lock the right one out
             *([] if auth_lockout else ["dbms.security.auth_max_failed_attempts=0"]),
             *(f"{k}={v}" for k, v in (extra or {}).items()),
