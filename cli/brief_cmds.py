@@ -139,7 +139,8 @@ def demo(
     run the whole pack, write the workbook and a briefing of the site with the most findings. Each run starts
     afresh in DIR (the old demo database is replaced).
 
-    DIR 中的文件 / files in DIR: survey.xlsx, ground_truth.json, sitegraph.db, sitegraph-findings.xlsx, briefing.html
+    DIR 中的文件 / files in DIR: survey.xlsx, ground_truth.json, sitegraph.db, sitegraph-findings.xlsx, briefing.html,
+    report.html（督导通报 / the supervision report）
     """
     from graphmodel.backends import open_backend
     from loaders.generate import generate, write_survey_files
@@ -163,19 +164,20 @@ def demo(
             raise SitegraphError(f"{p} 是文件夹，无法重建演示库 / is a folder")
         p.unlink(missing_ok=True)
 
-    err(f"[1/5] 生成 {enterprises} 家企业的阳泉合成台账（种子 {seed}）/ generating the survey …")
+    err(f"[1/6] 生成 {enterprises} 家企业的阳泉合成台账（种子 {seed}）/ generating the survey …")
     survey = generate(enterprises, seed)
     write_survey_files(survey, dir, format="xlsx")
     survey_path = dir / "survey.xlsx"
 
-    err("[2/5] 检查并导入嵌入式图库 / checking and loading into the embedded store …")
+    err("[2/6] 检查并导入嵌入式图库 / checking and loading into the embedded store …")
     b = open_backend(str(db_path), write=True, create=True)
     try:
         ensure_schema(b)
-        outcome = load(survey_path, b, source=f"yangquan-demo-{seed}")
+        # the synthetic survey describes the plants as of its own date
+        outcome = load(survey_path, b, source=f"yangquan-demo-{seed}", survey_date=survey.as_of)
         loaded = sum(r.records for r in outcome.report.labels.values())
 
-        err("[3/5] 运行查询包 / running the query pack …")
+        err("[3/6] 运行查询包 / running the query pack …")
         specs = runner.load_catalogue()
         runs, failed = [], []
         for n, spec in enumerate(specs, 1):
@@ -189,17 +191,26 @@ def demo(
         workbook = dir / WORKBOOK_NAME
         write_pack_workbook(workbook, runs, where=f"{b.kind} {b.location}")
 
-        err("[4/5] 选出发现最多的园区厂区并生成检查简报 / briefing of the site with the most findings …")
+        err("[4/6] 选出发现最多的园区厂区并生成检查简报 / briefing of the site with the most findings …")
         counts = findings_per_site(b, runs)
         if not counts:
             raise SitegraphError("演示台账中没有园区厂区 / the demo survey has no sites")
         site = min(counts, key=lambda s: (-counts[s], s))
         brief_ = gather(b, site, as_of=survey.as_of, runs=runs)
         briefing = write_briefing(brief_, dir / "briefing.html")
+
+        err("[5/6] 督导通报 / the supervision report …")
+        from queries.report import gather as gather_report
+
+        from .report_render import render_html as render_report
+
+        report_path = dir / "report.html"
+        rep = gather_report(b, as_of=survey.as_of)
+        write_text_atomic(report_path, render_report(rep))
     finally:
         b.close()
 
-    err("[5/5] 完成 / done")
+    err("[6/6] 完成 / done")
     total_rows = sum(len(r.rows) for r in runs)
     top = sorted((r for r in runs if r.spec.severity != "统计"), key=lambda r: (-len(r.rows), r.spec.id))[:5]
     s = brief_.summary
@@ -214,12 +225,15 @@ def demo(
         f"  检查简报 briefing  {briefing} —— {brief_.target.name}（{site}），发现最多（{s['findings']} 条）："
         f"建筑 {s['buildings']}，租赁 {s['tenancies']}（最深 {s['max_depth']} 级），责任链断点 {s['breaks']}，"
         f"未整改隐患 {s['open_hazards']}",
+        f"  督导通报 report    {report_path} —— {rep.scope_zh}，通报候选（县区）："
+        + ("、".join(r["county"] or "未填县区" for r in rep.candidates("county")) or "无"),
         "  发现最多的查询 / top findings: " + "；".join(f"{r.spec.title_zh} {len(r.rows)}" for r in top),
         "接下来可以试试 / try next:",
         f"  sitegraph info --db {dbq}",
         "  sitegraph query list",
         f"  sitegraph query run major-hazards-open --db {dbq} --param as_of={survey.as_of}",
         f"  sitegraph brief {q(site)} --db {dbq} --as-of {survey.as_of} --out {q(str(dir / (site + '.md')))}",
+        f"  sitegraph report --db {dbq} --as-of {survey.as_of} --county 郊区 --out {q(str(dir / '督导通报-郊区.pdf'))}",
     ]
     if failed:
         lines.insert(4, f"  未能运行的查询 / failed queries: {', '.join(failed)}")

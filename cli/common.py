@@ -288,3 +288,17 @@ def write_text_atomic(path: "str | os.PathLike", text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def emit_text(text: str, out: "str | os.PathLike | None", newline: bool = True) -> None:
+    """A command's text output: to stdout, or written whole to `out` (then said on stderr)."""
+    if newline and not text.endswith("\n"):
+        text += "\n"
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    make_parents(out)
+    with writing(out):
+        write_text_atomic(out, text)
+    err(f"已写入 / written: {out}")

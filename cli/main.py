@@ -60,7 +60,7 @@ def _root(
 
 
 # Command modules; each has register(app). Listed here so one place shows the CLI.
-_MODULES = ("db_cmds", "survey_cmds", "query_cmds", "brief_cmds")
+_MODULES = ("db_cmds", "survey_cmds", "query_cmds", "brief_cmds", "history_cmds", "map_cmds", "dedupe_cmds", "party_cmds", "report_cmds")
 
 
 for _name in _MODULES:

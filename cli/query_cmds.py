@@ -20,7 +20,7 @@ from queries import runner
 from queries.catalogue import CATEGORY_EN, SEVERITY_EN, QuerySpec
 
 from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, ParamOpt, TableFormat, WideOpt, backend, check_writable,
-                     empty_graph_note, err, make_parents, parse_kv, write_text_atomic, writing)
+                     emit_text, empty_graph_note, err, make_parents, parse_kv, write_text_atomic, writing)
 from .render import cell_text, console_for, print_table, to_csv, to_json, write_csv
 
 query_app = typer.Typer(
@@ -269,10 +269,10 @@ def run(
     names = res.column_names
     headers = _headers(res, lang)
     if fmt is RunFormat.json:
-        _emit(to_json(res.rows), out)
+        emit_text(to_json(res.rows), out)
     elif fmt is RunFormat.csv:
         if out is None:  # stdout: just the CSV
-            _emit(to_csv(names, res.rows, headers, _labels(res, lang)), None, newline=False)
+            emit_text(to_csv(names, res.rows, headers, _labels(res, lang)), None, newline=False)
         else:
             with writing(out):
                 _write_query_csv(out, res, lang, where)
@@ -301,20 +301,6 @@ def _format_for(format: RunFormat, out: Path | None) -> RunFormat:
         return RunFormat(suffix)
     raise typer.BadParameter(
         f"无法从 {out.name} 判断格式，请加 --format json|csv|xlsx / give --format for {out.name}", param_hint="--out")
-
-
-def _emit(text: str, out: Path | None, newline: bool = True) -> None:
-    if out is None:
-        if newline:
-            _out(text)
-        else:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        return
-    make_parents(out)
-    with writing(out):
-        write_text_atomic(out, text if not newline or text.endswith("\n") else text + "\n")
-    err(f"已写入 / written: {out}")
 
 
 def _at_date(raw: str | None):

@@ -16,6 +16,7 @@ from graphmodel.schema import NODES
 
 from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, TableFormat, backend, check_writable, err, fail, make_parents,
                      t, writing)
+from .map_cmds import MappingOpt, read_mapping
 from .render import to_csv, write_csv
 
 
@@ -204,6 +205,7 @@ def validate(
     source: SourceOpt = None,
     format: Annotated[TableFormat, typer.Option("--format", "-f", help="table 或 json")] = TableFormat.table,
     strict: StrictOpt = False,
+    mapping: MappingOpt = None,
 ) -> None:
     """检查台账，列出每个问题（文件、工作表、行、列、填写内容、原因），不写入数据 /
     check a survey and list every problem; writes nothing. Exit 1 when there is an error."""
@@ -211,15 +213,16 @@ def validate(
 
     lg = lang.value
     _check_report(report)
+    mp = read_mapping(mapping)  # a bad mapping file stops here, before anything is read
     ctx = _graph_for_check(db, neo4j)
     with _progress() as (on_read, _):
         if not ctx:
             if ctx is None:
                 err("未连接图谱：引用只在本台账内核对 / no graph: references are checked within the survey only")
-            checked = check(path, None, source=source, progress=on_read, strict=strict)
+            checked = check(path, None, source=source, progress=on_read, strict=strict, mapping=mp)
         else:
             with ctx as b:
-                checked = check(path, b, source=source, progress=on_read, strict=strict)
+                checked = check(path, b, source=source, progress=on_read, strict=strict, mapping=mp)
                 err(f"引用已对照图谱核对 / references checked against {b.kind} {b.location}")
     _show(checked, lg, format, stderr=False)
     if report:
@@ -255,6 +258,7 @@ def load(
         "--date", help="台账的调查日期 YYYY-MM-DD（默认今天）/ survey date the ledger describes (default: today)",
         metavar="YYYY-MM-DD")] = None,
     strict: StrictOpt = False,
+    mapping: MappingOpt = None,
 ) -> None:
     """先检查、再导入台账（一个事务：要么全部导入，要么不写入）；有错误时不写入任何数据 /
     check, then load a survey in one transaction; on any error nothing is written."""
@@ -264,12 +268,13 @@ def load(
     lg = lang.value
     survey_date = _survey_date(date)  # before anything is opened or created
     _check_report(report)  # the database folder is checked when it is opened, before the survey is read
+    mp = read_mapping(mapping)  # a bad mapping file stops here: nothing is opened or created
     with backend(db, neo4j, write=True, create=True) as b:
         ensure_schema(b)
         try:
             with _progress() as (on_read, on_write):
                 outcome = load_survey(path, b, source=source, prune=prune, progress=on_read, write_progress=on_write,
-                                      survey_date=survey_date, strict=strict)
+                                      survey_date=survey_date, strict=strict, mapping=mp)
         except SurveyInvalid as e:
             # json: the problem list is the requested output (stdout); a table is a message (stderr)
             _show(e.checked, lg, format, stderr=format is not TableFormat.json)
@@ -410,11 +415,13 @@ def template(
     format: Annotated[LedgerFormat, typer.Option("--format", "-f")] = LedgerFormat.xlsx,
     english_headers: Annotated[bool, typer.Option("--english-headers", help="用英文列名 / English keys as headers")] = False,
     lang: LangOpt = Lang.zh,
+    mapping: MappingOpt = None,
 ) -> None:
     """生成空白台账模板：表头、每列批注（类型、可选值、是否必填）、下拉选项 /
     write empty ledgers with headers, a note per column and drop-downs."""
     from loaders.template import write_template
 
+    mp = read_mapping(mapping)  # the office's own sheet names and headers
     if format is LedgerFormat.xlsx and out.suffix.lower() != ".xlsx":
         if out.suffix:
             raise typer.BadParameter("xlsx 模板的文件名须以 .xlsx 结尾 / the file must end in .xlsx", param_hint="OUT")
@@ -426,7 +433,7 @@ def template(
         raise typer.BadParameter("CSV 模板须输出到文件夹 / CSV templates go into a folder", param_hint="OUT")
     else:
         check_writable(out, folder=True, what=("模板文件夹", "template folder"))
-    files = write_template(out, format.value, english_headers=english_headers)
+    files = write_template(out, format.value, english_headers=english_headers, mapping=mp)
     for f in files:
         err(f"已写入 / written: {f}")
 
@@ -437,6 +444,17 @@ def generate(
     seed: Annotated[int, typer.Option("--seed", help="随机种子 / random seed")] = 1,
     format: Annotated[LedgerFormat, typer.Option("--format", "-f")] = LedgerFormat.xlsx,
     lang: LangOpt = Lang.zh,
+    rounds: Annotated[Optional[int], typer.Option(
+        "--rounds", min=2, help="生成一个乡镇的多轮台账（按月，含补录和 --prune 的一轮），每轮有标准答案 / "
+        "several dated rounds of one township, each with its ground truth")] = None,
+    change: Annotated[float, typer.Option(
+        "--change", min=0.0, max=1.0, help="每轮变化的记录比例（与 --rounds）/ share of records each round changes")] = 0.1,
+    duplicates: Annotated[float, typer.Option(
+        "--duplicates", min=0.0, max=0.5, help="重复登记的主体所占比例（如 0.03，标准答案列出每一对，供 sitegraph dedupe 检验）/ "
+        "share of parties written twice under a variant name (the pairs are in the truth)")] = 0.0,
+    provisional: Annotated[float, typer.Option(
+        "--provisional", min=0.0, max=0.5, help="无统一社会信用代码（临时编码）主体所占比例；另在 OUT/取得代码/ 写出其中一半取得代码后的台账 / "
+        "share of parties without a USCC; OUT/取得代码/ then holds the later ledger giving half of them a code")] = 0.0,
 ) -> None:
     """生成合成排查台账（含标准答案 ground_truth.json），用于演示和测试 /
     write a synthetic survey (with ground_truth.json) for demos and tests."""
@@ -449,9 +467,21 @@ def generate(
     if out.exists() and not out.is_dir():
         raise typer.BadParameter("OUT 须为文件夹 / OUT must be a folder", param_hint="OUT")
     check_writable(out, folder=True)
-    survey = gen.generate(enterprises, seed)
+    if rounds is not None:  # campaign history: OUT/round-1 … round-N, a late round, rounds.json
+        from loaders.rounds import generate_rounds, write_rounds
+
+        make_parents(out, folder=True)
+        for f in write_rounds(out, generate_rounds(enterprises, seed, rounds, change), seed, format=format.value):
+            err(f"已写入 / written: {f}")
+        err(f"已生成 {rounds} 轮台账，导入顺序见 {out / 'rounds.json'} / {rounds} rounds; load order in rounds.json")
+        return
+    survey = gen.generate(enterprises, seed, duplicates=duplicates, provisional=provisional)
     make_parents(out, folder=True)
     written = gen.write_survey_files(survey, out, format=format.value)
+    if provisional > 0:  # docs/parties.md: the same survey after some provisional parties got a code
+        from loaders.generate_parties import later_ledger
+
+        written = list(written or []) + gen.write_survey_files(later_ledger(survey), out / "取得代码", format=format.value)
     for f in written or []:
         err(f"已写入 / written: {f}")
     err(f"已生成 {enterprises} 家企业的合成台账：{out} / generated a survey of {enterprises} enterprises in {out}")

@@ -141,7 +141,8 @@ def _words(words) -> str:
 
 def _ref_target(c: Column) -> str:
     t = NODES[c.ref]
-    return f"{t.sheet}表的{t.key_column.header}"
+    alt = f"或{t.column(t.alt_key).header}" if t.alt_key else ""  # 企业: a USCC or a 临时编码
+    return f"{t.sheet}表的{t.key_column.header}{alt}"
 
 
 def _values_cell(c: Column) -> str:
@@ -161,6 +162,10 @@ def _column_note(c: Column, nt: NodeType) -> str:
     parts = []
     if c is nt.key_column:
         parts.append("主键，本表内不得重复")
+        if nt.key_from:  # loaders/keys.py
+            day = "-20241112" if any(nt.column(k).kind is Kind.DATE for k in nt.key_from) else ""
+            parts.append("表中没有本列时，编号按 " + " + ".join(f"“{nt.column(k).header}”" for k in nt.key_from)
+                         + f" 生成（如 `{nt.key_prefix}{day}-3FA2B1C9D0E1`），同一行再次导入编号不变")
     note = c.note_zh.removeprefix("主键；").removeprefix("主键") if c is nt.key_column else c.note_zh
     if note:
         parts.append(note)
@@ -239,10 +244,12 @@ def _general_rules() -> list[str]:
         "程序自动识别，不会猜错；都不是时报错并指出文件。Excel 的“Unicode 文本”（UTF-16）不是 CSV，"
         "请另存为“CSV UTF-8（逗号分隔）”。",
         f"- **表头**：前 {readers.HEADER_ROWS} 个非空行中可识别列名最多（至少 {readers.MIN_HEADERS} 个）的一行；"
-        "其上的标题行（合并的标题、“填报单位：… 填报日期：…”）不是数据。都不到 "
+        "其上的标题行（合并的标题、“填报单位：… 填报日期：…”）不是数据；标题中写的日期在警告中提示，"
+        "不用作调查日期（用 `load --date` 指定）。都不到 "
         f"{readers.MIN_HEADERS} 个时，第一个非空行是表头。标题区超过 {readers.HEADER_ROWS} 行、或两行同样像表头，"
         "是错误并指出行号。两行表头（合并的分组单元格，如“五落实”下的整改责任人、整改措施……）读下一行的列名；"
-        "分组名是引用列时（“出租方”下的“统一社会信用代码”）即该引用列。"
+        "分组名是引用列时（“出租方”下的“统一社会信用代码”）即该引用列，其下的“名称”列在代码空白时按企业名称读"
+        "（没有代码列时就是该引用列）。"
         f"“{'”“'.join(readers.IGNORED_HEADERS)}”列不读；“{readers.SERIAL_HEADER}”列在本表有自己的主键列时不读。",
         "- 表头写中文列名（也接受各列说明中的其他写法），也可以写英文键；列的顺序不限；表头中的全角字符、空格、换行、"
         "大小写、末尾的 `*`/`＊` 和末尾括号中的单位（如 `（人）`、`(㎡)`、`（万元）`）不影响识别。"
@@ -250,6 +257,10 @@ def _general_rules() -> list[str]:
         "缺少必填列是错误；无法识别的列**未导入**，警告中给出该列的非空单元格数。空行跳过。",
         "- **未导入**：有内容而未识别的列和工作表，`validate` 和 `load` 的汇总中逐一列出（表/列未导入，"
         "及其非空单元格数），也写入问题清单；加 `--strict` 时每一项都是错误。",
+        "- **映射文件**：本单位台账自己的表名、列名和取值，上述规则认不出的，用 `--mapping 映射.toml`"
+        "（`validate`、`load`、`template` 均可用）对应到 sitegraph 的；`sitegraph map 台账.xlsx --out 映射.toml` "
+        "列出所有未识别的表、列和单选取值，各附最相近的建议和得分，核对后即可使用（见 [office-ledgers.md](office-ledgers.md)）。"
+        "映射文件有语法错误，或指向不存在的表、列、取值，是错误并指出行号。",
         "- 空白台账用 `sitegraph template 台账模板.xlsx` 生成：表头颜色区分必填和选填，每个表头有批注"
         "（类型、可选值、说明），单选和是/否列带下拉框。",
         "",
@@ -287,6 +298,10 @@ def _general_rules() -> list[str]:
         "| 表 | 引用列 | 填写 |",
         "|---|---|---|",
         *refs,
+        "",
+        "引用企业的列（出租方、承租方、产权单位、企业、被检查企业……）也可以填**企业名称**：不是已知编码的，"
+        "按名称（忽略空格和全角半角）在本台账的“企业”表和图谱中查找——恰好一家即为该企业（警告中说明有几个单元格按名称对应）；"
+        "有几家同名是错误并列出它们；一家也没有是错误（“找不到名为…的企业：请先在“企业”表登记，或填写统一社会信用代码”）。",
         "",
         "此外：园区的上级园区不能绕成一个圈；同一建筑上的租赁链不能绕成一个圈；出租方要么是建筑的产权单位，"
         "要么本身是这栋建筑的承租方（转租时，上一手租赁也要有一行）。这些也对照图谱中已有的记录检查。",

@@ -106,6 +106,11 @@ class NodeType:
     columns: tuple[Column, ...]
     derived: tuple[Derived, ...] = ()
     note_zh: str = ""
+    alt_key: str = ""  # column that keys a row whose key column is blank (企业: 临时编码)
+    # A sheet handed in without its key column gets keys derived from these columns
+    # (real-ledgers.md): `<key_prefix>-<date>-<hash>`, the same for the same row (loaders/keys.py).
+    key_from: tuple[str, ...] = ()
+    key_prefix: str = ""
 
     @property
     def key(self) -> str:
@@ -182,6 +187,7 @@ ACTIONS = ("行政处罚", "责令停产整顿", "暂扣吊销证照", "查封�
            "准予复产")  # 准予复产: version 2 (production allowed to resume after a stop order)
 ACCEPTANCE = ("通过", "不通过")
 SUPERVISION_LEVELS = ("省级", "市级", "县级")
+PARTY_KINDS = ("企业", "个体工商户", "自然人", "村集体", "无照经营", "其他")  # 主体类型 (blank = 企业)
 OPEN_HAZARD = ("未整改", "整改中")
 RECTIFIED_HAZARD = ("已整改", "已销号")
 
@@ -215,7 +221,7 @@ def _ref(key, header, target, rel, rel_out, required=False, **kw) -> Column:
 ENTERPRISE = NodeType(
     "Enterprise", "企业", "enterprises", "企业", "enterprise",
     (
-        _c("uscc", "统一社会信用代码", "uscc", True, synonyms=("信用代码", "社会信用代码", "统一代码", "营业执照号码"), note_zh="主键；18位，GB 32100-2015", note_en="key; 18 characters of GB 32100-2015"),
+        _c("uscc", "统一社会信用代码", "uscc", True, synonyms=("信用代码", "社会信用代码", "统一代码", "营业执照号码"), note_zh="主键；18位，GB 32100-2015；没有代码的主体留空，改填临时编码", note_en="key; 18 characters of GB 32100-2015; blank for a party without one, which then needs a 临时编码"),
         _c("name", "企业名称", "text", True, synonyms=("单位名称", "企业（单位）名称", "生产经营单位名称", "名称")),
         _c("sector", "行业", "enum", True, enum=SECTORS),
         _c("county", "县区", "text", True, note_zh="如 城区、矿区、郊区、平定县、盂县", synonyms=COUNTY_SYNONYMS),
@@ -232,8 +238,20 @@ ENTERPRISE = NodeType(
         _c("training", "安全培训", "bool", note_zh="已开展人员培训"),
         _c("self_inspection", "自查自改", "bool", note_zh="已开展安全隐患自查自改"),
         _c("status", "经营状态", "enum", enum=("在产", "停产", "关闭", "取缔"), note_zh="空白视为 在产", note_en="blank means 在产"),
+        # parties without a USCC (issue 13, docs/parties.md): the key is the USCC or else the 临时编码
+        _c("provisional_id", "临时编码", "text", since=2,
+           note_zh="无统一社会信用代码的主体由排查组自编的编码，如 LS-荫营镇-0007，全图唯一；与统一社会信用代码同填表示该主体已取得代码（合并）；不得填写身份证号码",
+           note_en="a survey team's own code for a party without a USCC, unique across the graph; with a USCC on "
+                   "the same row the provisional record is merged into the USCC record; never an identity number"),
+        _c("party_kind", "主体类型", "enum", enum=PARTY_KINDS, since=2, note_zh="空白视为 企业；自然人的名称属个人信息",
+           note_en="blank means 企业; the name of a 自然人 is personal data"),
     ),
-    derived=(Derived("uscc_valid", Kind.BOOL, "信用代码校验位正确", "false when the 18th (check) character is wrong"),),
+    derived=(Derived("uscc_valid", Kind.BOOL, "信用代码校验位正确", "false when the 18th (check) character is wrong"),
+             Derived("aliases", Kind.LIST, "别名（临时编码）",
+                     "临时编码 merged into this record: references to them resolve to it"),
+             Derived("person_name", Kind.TEXT, "自然人姓名",
+                     "the name of a 自然人 (personal data); 企业名称 then holds a masked form")),
+    alt_key="provisional_id",
 )
 
 SITE = NodeType(
@@ -308,6 +326,7 @@ TENANCY = NodeType(
     derived=(Derived("underground", Kind.BOOL, "地下楼层",
                      "楼层 names an underground floor (地下…, 负…, B + digit, - + digit, after trimming and "
                      "full-width folding); null when 楼层 is blank"),),
+    key_from=("lessor_uscc", "lessee_uscc", "building_id", "floor"), key_prefix="ZL",
 )
 
 CONTRACT = NodeType(
@@ -401,6 +420,7 @@ HAZARD = NodeType(
            note_en="not with 挂牌督办 = 否"),
         _c("delisted_on", "摘牌日期", "date", since=2, note_zh="不得早于挂牌日期", note_en="not before 挂牌日期"),
     ),
+    key_from=("uscc", "found_on", "description"), key_prefix="YH",
 )
 
 INSPECTION = NodeType(
@@ -416,6 +436,7 @@ INSPECTION = NodeType(
         _c("document_no", "执法文书", "text"),
         _c("actions", "处理措施", "enum_list", enum=ACTIONS),
     ),
+    key_from=("uscc", "date", "agency"), key_prefix="JC",
 )
 
 NODE_TYPES: tuple[NodeType, ...] = (ENTERPRISE, SITE, BUILDING, TENANCY, CONTRACT, DISPATCH, OPERATION, HAZARD, INSPECTION)
@@ -493,7 +514,10 @@ def all_props(nt: NodeType) -> tuple[tuple[str, str, str], ...]:
 
 def personal_keys() -> frozenset[str]:
     """Property keys (any label) that hold personal data."""
-    return frozenset(c.key for nt in NODE_TYPES for c in nt.columns if c.personal)
+    return frozenset(c.key for nt in NODE_TYPES for c in nt.columns if c.personal) | PERSONAL_DERIVED
+
+
+PERSONAL_DERIVED = frozenset({"person_name"})  # derived properties holding personal data
 
 
 def suggest_names(name: str, kind: str, n: int = 3) -> list[str]:
@@ -522,6 +546,9 @@ def _check() -> None:
         keys = [k for k, _, _ in all_props(nt)]
         assert len(keys) == len(set(keys)), f"duplicate property in {nt.label}"
         assert nt.key_column.required
+        for k in nt.key_from:
+            nt.column(k)
+        assert bool(nt.key_from) == bool(nt.key_prefix), f"{nt.label}: key_from needs key_prefix"
 
 
 _check()

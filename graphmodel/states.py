@@ -104,15 +104,17 @@ def _build(path: Path, records: dict[str, list[dict]]) -> None:
 
 
 @contextmanager
-def state_at(backend: Backend, day: dt.date) -> Iterator[Backend]:
-    """The state at `day` as a read-only Backend (the live one when day >= the latest survey date)."""
+def state_at(backend: Backend, day: dt.date, *, materialise: bool = False) -> Iterator[Backend]:
+    """The state at `day` as a read-only Backend (the live one when day >= the latest survey date,
+    unless `materialise`: diff and trend on Neo4j read every date from LadybugDB, so that a series
+    never mixes engines)."""
     from .backends.embedded import EmbeddedBackend
     from .writer import list_loads
 
     store_id, _ = _meta(backend)
     for _attempt in range(3):  # Neo4j reads are read-committed: loads, then rows, then loads again
         loads = list_loads(backend)
-        if loads and day >= max(r["survey_date"] for r in loads):
+        if loads and day >= max(r["survey_date"] for r in loads) and not materialise:
             yield backend
             return
         seqs = [r["load_seq"] for r in loads if r["survey_date"] <= day]

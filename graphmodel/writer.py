@@ -241,6 +241,7 @@ def write_survey(
     load_id: str | None = None,
     survey_date: dt.date | None = None,
     files: list[str] | None = None,
+    merges: list[dict] | None = None,
 ) -> LoadReport:
     """Write the records (label -> list of property dicts) of one survey atomically.
 
@@ -249,6 +250,7 @@ def write_survey(
     here. Labels absent from `records` are left alone; with `prune`, records of a present
     label whose state at the survey date came from `source` and that the survey lacks are
     retired. Every superseded version goes to the label's history table (design §5).
+    `merges` (loaders/parties.py): provisional parties merged into USCC records by this load.
     """
     from .errors import SitegraphError
 
@@ -281,6 +283,9 @@ def write_survey(
             by_key = {r[nt.key]: r for r in recs}
             plan = history.plan_load(timelines, day, {k: r["content_hash"] for k, r in by_key.items()},
                                      source, prune)
+            for m in merges or ():  # a merged record leaves by the merge (graphmodel/parties.py), not by prune
+                if nt.label == "Enterprise":
+                    plan.actions.pop(m["other"], None)
             new, changed, moved, hist, retire_now = [], [], [], [], []
             for k, act in plan.actions.items():
                 r = by_key.get(k)
@@ -344,6 +349,10 @@ def write_survey(
             rep.created, rep.updated, rep.moved = len(new) - rep.readded, len(changed), len(moved)
             touched[nt.label] = new + changed
             replaced[nt.label] = [r[nt.key] for r in changed]
+        if merges:
+            from .parties import apply_merges
+
+            apply_merges(tx, merges, seq=seq, day=day, stamp=stamp, report=report)
         if any(gone.values()):
             gone = {k: v for k, v in gone.items() if v}
             _check_prune(tx, gone)

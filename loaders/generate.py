@@ -83,18 +83,23 @@ class GeneratedSurvey:
     as_of: dt.date
     records: dict[str, list[dict]]
     _truth: dict | None = field(default=None, repr=False, compare=False)
+    # planted duplicates (generate(duplicates=…)): [kept key, duplicate key, [variant kinds]]
+    duplicates: list = field(default_factory=list, compare=False)
 
     def truth(self) -> dict:
         """The ground truth of every query id (see loaders/truth.py), for `as_of`."""
         if self._truth is None:
             self._truth = _truth.ground_truth(self.records, self.as_of, seed=self.seed, enterprises=self.enterprises)
+            if self.duplicates:  # what `sitegraph dedupe` must find (absent unless planted)
+                self._truth["duplicates"] = {"pairs": self.duplicates}
         return self._truth
 
     def counts(self) -> dict[str, int]:
         return {label: len(recs) for label, recs in self.records.items()}
 
 
-def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None, version: int = 2) -> GeneratedSurvey:
+def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None, version: int = 2,
+             duplicates: float = 0.0, provisional: float = 0.0) -> GeneratedSurvey:
     """A valid survey of `enterprises` enterprises, the same for the same seed.
 
     `as_of` (default REFERENCE_DATE) only changes the truth, never the records.
@@ -102,12 +107,18 @@ def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None
     columns blank, no 存量 hazards, no 准予复产 re-inspections, no underground floors);
     version 2 adds them in a last pass with its own random stream, so a seed's version-1
     survey is exactly what the generator made before version 2, and its version-2 survey
-    is that plus the new columns and records (and the 楼层 of the basement tenancies)."""
+    is that plus the new columns and records (and the 楼层 of the basement tenancies).
+    `duplicates` (a share of `enterprises`, default none) plants that many parties written a
+    second time under a variant name (`_Generator.plant_duplicates`), in a last pass with its own
+    random stream; the pairs are in the truth's "duplicates". `provisional` (a share of
+    `enterprises`, default none; version 2) turns that many parties into parties without a USCC
+    of every 主体类型 (loaders/generate_parties.py), in a pass with its own random stream."""
     if enterprises < MIN_ENTERPRISES:
         raise ValueError(f"at least {MIN_ENTERPRISES} enterprises are needed, got {enterprises}")
     if version not in (1, 2):
         raise ValueError(f"survey format version 1 or 2, got {version}")
-    g = _Generator(enterprises, seed, version)
+    g = _Generator(enterprises, seed, version, duplicates)
+    g.provisional = provisional if version >= 2 else 0.0
     # Hundreds of thousands of small acyclic dicts: the cyclic GC would only rescan them.
     was_enabled = gc.isenabled()
     gc.disable()
@@ -116,7 +127,8 @@ def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None
     finally:
         if was_enabled:
             gc.enable()
-    return GeneratedSurvey(seed=seed, enterprises=enterprises, as_of=as_of or REFERENCE_DATE, records=records)
+    return GeneratedSurvey(seed=seed, enterprises=enterprises, as_of=as_of or REFERENCE_DATE, records=records,
+                           duplicates=g.planted)
 
 
 # ---- internal state -----------------------------------------------------------------------
@@ -153,8 +165,9 @@ class _Site:
 
 
 class _Generator:
-    def __init__(self, n: int, seed: int, version: int = 2):
+    def __init__(self, n: int, seed: int, version: int = 2, duplicates: float = 0.0):
         self.n, self.seed, self.version = n, seed, version
+        self.duplicates, self.planted = duplicates, []
         self.rng = random.Random(seed)
         self.records: dict[str, list[dict]] = {nt.label: [] for nt in NODE_TYPES}
         self.templates = {nt.label: dict.fromkeys(c.key for c in nt.columns) for nt in NODE_TYPES}
@@ -312,6 +325,7 @@ class _Generator:
         rec = self.new_record("Enterprise")
         rec["uscc"] = self.uscc(county, idx in self.bad_uscc)
         rec["uscc_valid"] = idx not in self.bad_uscc
+        rec["aliases"] = rec["person_name"] = None  # derived (issue 13): set for merged parties and 自然人
         e = _Ent(rec, role, industry, care, county, township)
         where = (county.name, township)
         rec["name"] = self.company_name(county, words or industry.words, trade_ok=(sector or industry.sector) == "商贸")
@@ -426,11 +440,19 @@ class _Generator:
         if self.version >= 2:
             self.rng = random.Random(f"sitegraph-v2-{self.seed}")  # its own stream: the v1 part stays as it was
             self.version_2()
+        if getattr(self, "provisional", 0.0) > 0:  # parties without a USCC (issue 13)
+            from .generate_parties import make_provisional
+
+            self.rng = random.Random(f"sitegraph-parties-{self.seed}")  # its own stream
+            make_provisional(self, self.provisional)
+        if self.duplicates > 0:
+            self.rng = random.Random(f"sitegraph-duplicates-{self.seed}")  # its own stream, after everything else
+            self.plant_duplicates()
         for label, recs in self.records.items():
             sheet = NODES[label].sheet
             for i, r in enumerate(recs):
                 r["src_file"], r["src_sheet"], r["src_row"] = SRC_FILE, sheet, i + 2
-        assert len(self.records["Enterprise"]) == n
+        assert len(self.records["Enterprise"]) == n + len(self.planted)
         return self.records
 
     def service(self, words, role) -> _Ent:
@@ -1137,6 +1159,116 @@ class _Generator:
             rec = self.inspection(e, plan, on, [], ["准予复产"])
             rec["document_no"] = self.document(plan[2], "复", on) if self.chance(0.9) else None
 
+    # ---- planted duplicates (issue 13: `sitegraph dedupe`) ------------------------------------------
+
+    def plant_duplicates(self) -> None:
+        """The same party written a second time, as another team would: a variant of its name (a
+        leading 阳泉市 added or dropped, 有限公司 for 有限责任公司, the place in brackets, spaces, a
+        one-character typo), without its code (a 临时编码, 40 %) or with its code copied with one
+        character wrong (so its check character fails), mostly the same township and address,
+        often the same principal and phone; for half of those with a code, one of the party's
+        tenancies or contracts is written against the second record. Each pair goes to `self.planted` as [kept key, duplicate key, variant kinds]."""
+        k = round(self.n * self.duplicates)
+        refs: dict[str, list[tuple[dict, str]]] = {}
+        lessors = {t["lessor_uscc"] for t in self.records["Tenancy"]}  # a sub-lessor's chain must hold: left alone
+        for t in self.records["Tenancy"]:
+            if t["lessee_uscc"] not in lessors:
+                refs.setdefault(t["lessee_uscc"], []).append((t, "lessee_uscc"))
+        for c in self.records["Contract"]:
+            refs.setdefault(c["contractor_uscc"], []).append((c, "contractor_uscc"))
+        provisional_ok = "provisional_id" in {c.key for c in NODES["Enterprise"].columns}
+        taken = {r.get(x) for r in self.records["Enterprise"] for x in ("uscc", "provisional_id")}
+        pool = [e for e in self.ents if e.rec.get("party_kind") != "自然人"]  # a person's name has no variants here
+        for e in self.rng.sample(pool, min(k, len(pool))):
+            rec = dict(e.rec)
+            rec["name"], kinds = self.name_variant(e)
+            # a party already known only by a 临时编码 can only be written again without a code
+            provisional = provisional_ok and (self.chance(0.4) or e.rec.get("provisional_id") == e.uscc)
+            if provisional:  # written down without its code: a survey team's 临时编码 (docs/parties.md)
+                seq = len(self.planted) + 1
+                while f"LS-{e.township}-C{seq:04d}" in taken:
+                    seq += 1
+                rec["uscc"] = rec["provisional_id"] = f"LS-{e.township}-C{seq:04d}"
+                rec["uscc_valid"] = None
+                taken.add(rec["uscc"])
+            else:
+                rec["uscc"], rec["uscc_valid"] = self.code_typo(e.uscc), False
+            township = e.township
+            r = self.rng.random()
+            if r < 0.12:  # written by the team of another township of the county, where it also works
+                township = self.pick([t for t in e.county.townships if t != e.township] or [e.township])
+                rec["address"] = self.address(e.county, township)
+            elif r < 0.35:
+                rec["address"] = self.address(e.county, township)  # another address of the same township
+            elif r < 0.6 and rec["address"]:
+                rec["address"] = _typed_differently(rec["address"], self.rng)
+            rec["township"] = township
+            rec["licensed_address"] = e.rec["licensed_address"] if self.chance(0.5) else None
+            if not self.chance(0.75):
+                rec["principal"] = self.person()
+            if not self.chance(0.6):
+                rec["phone"] = self.phone() if self.chance(0.8) else None
+            self.records["Enterprise"].append(rec)
+            self.usccs.add(rec["uscc"])
+            self.names.add(rec["name"])
+            mine = refs.get(e.uscc, [])
+            if mine and self.chance(0.5) and not provisional:
+                target, col = self.pick(mine)
+                target[col] = rec["uscc"]
+            self.planted.append([e.uscc, rec["uscc"], kinds])
+
+    def name_variant(self, e: _Ent) -> tuple[str, list[str]]:
+        """A name another team might have written for `e`, and which kinds of variation it has."""
+        kinds_w = (("prefix", 0.3), ("suffix", 0.3), ("brackets", 0.15), ("spaces", 0.2), ("typo", 0.2))
+        name = e.rec["name"]
+        for _ in range(20):
+            kinds = [self.weighted(kinds_w)]
+            if self.chance(0.4):
+                kinds.append(self.weighted([kw for kw in kinds_w if kw[0] != kinds[0]]))
+            out = name
+            for kind in kinds:
+                out = self._vary(out, kind, e.county)
+            if out != name and out not in self.names:
+                return out, kinds
+        return name + "\u3000", ["spaces"]  # pragma: no cover - every variation taken already
+
+    def _vary(self, name: str, kind: str, county: County) -> str:
+        regions = (CITY, "阳泉", "山西省", "山西", county.full, county.name)
+        lead = next((r for r in sorted(regions, key=len, reverse=True) if name.startswith(r)), "")
+        if kind == "prefix":
+            return name[len(lead):] if lead else self.pick((CITY, "山西省", county.full)) + name
+        if kind == "suffix":
+            for a, b in (("有限责任公司", "有限公司"), ("股份有限公司", "有限公司"), ("有限公司", "有限责任公司"),
+                         ("厂", "有限公司"), ("商行", "经营部"), ("经营部", "商行")):
+                if name.endswith(a):
+                    return name[: -len(a)] + b
+            return name
+        if kind == "brackets":  # 阳泉鑫达耐火材料有限公司 → 鑫达耐火材料（阳泉）有限公司
+            place = (lead or "阳泉").removesuffix("市")
+            body = name[len(lead):]
+            for suffix in ("股份有限公司", "有限责任公司", "有限公司"):
+                if body.endswith(suffix):
+                    o, c = ("（", "）") if self.chance(0.6) else ("(", ")")
+                    return f"{body[: -len(suffix)]}{o}{place}{c}{suffix}"
+            return name
+        if kind == "spaces":
+            i = self.rng.randint(1, len(name) - 1)
+            return name[:i] + self.pick((" ", "\u3000", "  ")) + name[i:]
+        # typo: one character of the trade name (just after the place) written wrong
+        i = len(lead) + self.rng.randint(0, 1)
+        if i >= len(name) - 2:
+            return name
+        alts = [c for c in TRADE_HEADS + TRADE_TAILS if c != name[i]]
+        return name[:i] + self.pick(alts) + name[i + 1:]
+
+    def code_typo(self, code: str) -> str:
+        """`code` with one character (not the check character) copied wrong: its check then fails."""
+        while True:
+            i = self.rng.randint(2, 16)
+            typo = code[:i] + self.pick([c for c in USCC_CHARS if c != code[i]]) + code[i + 1:]
+            if typo not in self.usccs and uscc_check_char(typo[:17]) != typo[17]:
+                return typo
+
 
 # ---- small helpers ----------------------------------------------------------------------------
 
@@ -1270,6 +1402,17 @@ class _Cells:
         return code
 
 
+def _as_written(nt: NodeType, r: dict, col) -> Any:
+    """A record's value as its ledger cell: a party keyed by its 临时编码 (its `uscc` holds that
+    code in the graph) has a blank 统一社会信用代码 cell."""
+    v = r.get(col.key)
+    if col.key == "uscc" and nt.label == "Enterprise" and v is not None and v == r.get("provisional_id"):
+        return None
+    if col.key == "name" and nt.label == "Enterprise" and r.get("person_name"):  # a 自然人 as written
+        return r["person_name"]
+    return v
+
+
 def _encodable(s: str, encoding: str) -> bool:
     try:
         s.encode(encoding)
@@ -1314,7 +1457,7 @@ def write_survey_files(survey: GeneratedSurvey, out_dir: Path, format: str = "xl
             cols = _columns(nt, rng, variant_spellings, version)
             ws.append([c.key if english_headers else c.header for c in cols])
             for r in recs:
-                ws.append([cells(c, r.get(c.key)) for c in cols])
+                ws.append([cells(c, _as_written(nt, r, c)) for c in cols])
         path = out_dir / "survey.xlsx"
         wb.save(path)
         paths.append(path)
@@ -1330,7 +1473,7 @@ def write_survey_files(survey: GeneratedSurvey, out_dir: Path, format: str = "xl
                 w = csv.writer(f)
                 w.writerow([c.key if english_headers else c.header for c in cols])
                 for r in recs:
-                    w.writerow([cells(c, r.get(c.key)) for c in cols])
+                    w.writerow([cells(c, _as_written(nt, r, c)) for c in cols])
             paths.append(path)
     else:
         raise ValueError(f"unknown format {format!r} (xlsx or csv)")

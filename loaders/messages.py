@@ -101,6 +101,16 @@ MESSAGES: dict[str, Msg] = {
         "列名中的单位“{written}”与本列不符：本列单位为{unit}",
         "the unit '{written}' in the column name does not fit this column, whose unit is {unit}",
     ),
+    "TITLE_DATE": Msg(
+        WARNING,
+        "标题行中写有日期 {date}：未用作调查日期；如这是本次排查的调查日期，导入时请加 --date {date}",
+        "the title rows give the date {date}: it is not used as the survey date; if it is, load with --date {date}",
+    ),
+    "MAPPING_UNUSED": Msg(
+        WARNING,
+        "映射文件中的{what_zh}“{value}”在台账中没有出现，未使用",
+        "the {what_en} '{value}' of the mapping file is not in the ledger: not used",
+    ),
     "SHEET_EMPTY": Msg(WARNING, "工作表是空的，已跳过", "the sheet is empty and was skipped"),
     "SHEET_NO_ROWS": Msg(WARNING, "只有表头，没有数据行", "a header row only, no data rows"),
     "HEADER_NONE": Msg(
@@ -179,6 +189,46 @@ MESSAGES: dict[str, Msg] = {
     ),
     "BAD_VALUE": Msg(ERROR, "无法识别的取值（{detail}）", "value not understood ({detail})"),
     # --- across rows and sheets --------------------------------------------------------
+    # --- parties without a USCC (docs/parties.md) -------------------------------------
+    "PARTY_KEY_REQUIRED": Msg(
+        ERROR,
+        "统一社会信用代码和临时编码不能都为空：有代码的填代码，没有代码的（个体、自然人、村集体、无照经营等）填排查组自编的临时编码",
+        "the USCC and the 临时编码 (provisional_id) are both blank: give the USCC, or for a party without "
+        "one a provisional code of the survey team",
+    ),
+    "PROVISIONAL_ID_NUMBER": Msg(
+        ERROR,
+        "临时编码是一个居民身份证号码（通过 GB 11643 校验）：身份证号码不得作为编码存储，请改用排查组自编的编码",
+        "the 临时编码 is a resident identity number (it passes the GB 11643 check): identity numbers are not "
+        "to be stored; use a code of the survey team's own",
+    ),
+    "PROVISIONAL_DUPLICATE": Msg(
+        ERROR,
+        "临时编码重复：与第 {first_row} 行相同，一个临时编码只能对应一个主体",
+        "duplicate 临时编码: the same as row {first_row}; a provisional code names one party only",
+    ),
+    "MERGE_ALIAS_TAKEN": Msg(
+        ERROR,
+        "临时编码已合并到另一主体（统一社会信用代码 {other}），不能再合并到本行的统一社会信用代码",
+        "this 临时编码 was already merged into another party (USCC {other}); it cannot be merged into this row's USCC",
+    ),
+    "MERGE_USCC_IS_ALIAS": Msg(
+        ERROR,
+        "该统一社会信用代码已是主体 {other} 的别名（临时编码），不能作为合并目标",
+        "this USCC is already an alias (临时编码) of party {other}; it cannot take a merge",
+    ),
+    "PROVISIONAL_MERGED": Msg(
+        WARNING,
+        "该临时编码的主体已取得统一社会信用代码 {other} 并已合并：本行不再单独导入，引用该临时编码的记录指向 {other}",
+        "this provisional party was merged into USCC {other}: the row is not loaded on its own, and references "
+        "to the 临时编码 resolve to {other}",
+    ),
+    "PARTY_UNRESOLVED": Msg(
+        ERROR,
+        "找不到主体“{value}”：不是有效的统一社会信用代码，本台账的“企业”表和图谱中也没有这个临时编码",
+        "no party '{value}': it is not a valid USCC, and neither the survey's 企业 (enterprises) sheet nor the "
+        "graph has this 临时编码",
+    ),
     "DUPLICATE_KEY": Msg(
         ERROR,
         "编号重复：与第 {first_row} 行相同，每条记录的编号必须唯一",
@@ -234,6 +284,43 @@ MESSAGES: dict[str, Msg] = {
         ERROR,
         "建筑 {building} 的租赁链形成循环：{cycle}",
         "the lease chain on building {building} loops: {cycle}",
+    ),
+    "PARTY_BY_NAME": Msg(
+        WARNING,
+        "“{header_zh}”列有 {count} 个单元格填的是企业名称，已按名称找到对应的企业（如“{value}” → {key}）",
+        "{count} cell(s) of the {header_en} column name a party by its name: each was matched by name "
+        "(e.g. '{value}' → {key})",
+    ),
+    "PARTY_NAME_AMBIGUOUS": Msg(
+        ERROR,
+        "有 {count} 家企业名为“{value}”：{parties}；请改填其统一社会信用代码（或临时编码）",
+        "{count} parties are named '{value}': {parties_en}; write its unified social credit code (or 临时编码) instead",
+    ),
+    "PARTY_NAME_UNKNOWN": Msg(
+        ERROR,
+        "找不到名为“{value}”的企业：请先在“企业”表登记，或填写统一社会信用代码",
+        "no party named '{value}': register it on the 企业 (enterprises) sheet first, or write its unified "
+        "social credit code",
+    ),
+    "KEY_DERIVED": Msg(
+        WARNING,
+        "本表没有“{key_zh}”列：编号按 {how_zh} 生成（如 {example}），同一行再次导入时编号不变",
+        "this sheet has no {key_en} column: keys were derived from {how_en} (e.g. {example}); "
+        "the same row loaded again gets the same key",
+    ),
+    "KEY_DERIVED_NUMBERED": Msg(
+        WARNING,
+        "本表没有“{key_zh}”列：编号按 {how_zh} 生成（如 {example}），同一行再次导入时编号不变；"
+        "其中 {numbered} 行的这几项与前面的行相同，按行的先后编号加 -2、-3 区分（调换这些行的顺序会使编号互换）",
+        "this sheet has no {key_en} column: keys were derived from {how_en} (e.g. {example}); the same row "
+        "loaded again gets the same key; {numbered} row(s) repeat an earlier row's {how_en} and are numbered "
+        "-2, -3 in the order of the rows (reordering them swaps their keys)",
+    ),
+    "KEY_DERIVED_DUPLICATE": Msg(
+        ERROR,
+        "与第 {first_row} 行完全相同（本表没有“{key_zh}”列，两行无法区分）：是重复录入的吗？请删去这一行，或增加“{key_zh}”列",
+        "identical to row {first_row} (this sheet has no {key_en} column, so the two cannot be told apart): "
+        "entered twice? delete this row, or add a {key_en} column",
     ),
     "KEY_OTHER_SOURCE": Msg(
         WARNING,

@@ -6,6 +6,11 @@ problems. Rows are then streamed by `SheetData.rows()`: (row number as Excel sho
 it, {column key: raw cell}) for every non-blank row. Nothing here interprets a
 value; loaders/values.py does.
 
+Office ledgers (docs/office-ledgers.md) are read as they are: title rows, two-row headers,
+folded headers with units, the synonyms the schema declares, sheets by a name they contain or
+by their headers; a party's name under its group (出租方 › 名称) stands in where the code is
+blank; `open_survey(path, mapping)` adds an office's own names (loaders/mapping.py).
+
 Workbooks are read by calamine (python-calamine, Rust; its cells given openpyxl's types),
 and by openpyxl's streaming reader where only it can read one (see "xlsx" below).
 
@@ -15,6 +20,7 @@ an error naming the file.
 """
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import io
@@ -134,6 +140,8 @@ class SheetData:
     named: frozenset = frozenset()  # indexes of the non-blank header cells
     unknown: dict = field(default_factory=dict)  # index of an unrecognised column -> its COLUMN_UNKNOWN
     units: dict = field(default_factory=dict)  # key -> unit its cells are written in (元 in a 万元 column)
+    value_map: dict = field(default_factory=dict)  # key -> {office value: sitegraph value} (--mapping)
+    fallback: dict = field(default_factory=dict)  # key -> index of a cell read when the key's own is blank
 
     @property
     def label(self) -> str:
@@ -149,15 +157,17 @@ class SheetData:
         unknown = [i for i in range(self._width) if i not in known]  # header cells without a name
         named_unknown = list(self.unknown)
         units = [(k, u) for k, u in self.units.items()]
+        units += [(k, vm) for k, vm in self.value_map.items() if k in self.columns]
+        fallback = list(self.fallback.items())
         try:
-            yield from self._each_row(warned, counts, unknown, named_unknown, units)
+            yield from self._each_row(warned, counts, unknown, named_unknown, units, fallback)
         finally:
             for i, p in self.unknown.items():
                 p.params["cells"] = counts[i]
             for i, p in warned.items():
                 p.params["cells"] = counts.get(("unnamed", i), 0)
 
-    def _each_row(self, warned, counts, unknown, named_unknown, units):
+    def _each_row(self, warned, counts, unknown, named_unknown, units, fallback):
         for rowno, cells in self._rows():
             if all(is_blank(c) for c in cells):
                 continue
@@ -188,8 +198,16 @@ class SheetData:
                         label=self.label, col_index=self._width,
                     ))
             out = {k: (cells[i] if i < len(cells) else None) for k, i in self.columns.items()}
+            for k, i in fallback:  # 出租方 › 名称 where 出租方 › 统一社会信用代码 is blank
+                if is_blank(out[k]) and i < len(cells):
+                    out[k] = cells[i]
             for k, u in units:
-                out[k] = _in_unit(out[k], u)
+                if u.__class__ is dict:  # --mapping values: the office's word for a sitegraph value
+                    c = out[k]
+                    if c.__class__ is str and strip(c) in u:
+                        out[k] = u[strip(c)]
+                else:
+                    out[k] = _in_unit(out[k], u)
             yield rowno, out
 
 
@@ -235,8 +253,27 @@ class Survey:
         self.close()
 
 
-def open_survey(path: str | Path) -> Survey:
-    """Open a workbook, a folder of CSV files or one CSV file; problems go to `.problems`."""
+def open_survey(path: str | Path, mapping=None) -> Survey:
+    """Open a workbook, a folder of CSV files or one CSV file; problems go to `.problems`.
+    `mapping` (loaders/mapping.py Mapping): the office's own sheet, header and value names."""
+    token = MAPPING.set(mapping)
+    try:
+        s = _open_survey(path)
+    finally:
+        MAPPING.reset(token)
+    if mapping is not None:
+        for sh in s.sheets:
+            sh.value_map = {k: vm for k, vm in mapping.values.get(sh.label, {}).items() if k in sh.columns}
+        for k, line in mapping.lines.items():  # a name the ledger does not have: said, not fatal
+            if k not in mapping.used and (k[0] == "sheets" or any(sh.label == k[1] for sh in s.sheets)):
+                s.problems.append(Problem("MAPPING_UNUSED", mapping.name, row=line or None,
+                                          value=mapping.written[k],
+                                          params={"what_zh": "工作表" if k[0] == "sheets" else "列",
+                                                  "what_en": "sheet" if k[0] == "sheets" else "column"}))
+    return s
+
+
+def _open_survey(path: str | Path) -> Survey:
     p = Path(path)
     if p.is_dir() and not any(f.suffix.lower() == ".csv" for f in p.iterdir()):
         books = [f for f in p.iterdir() if f.suffix.lower() in XLSX_SUFFIXES and not f.name.startswith("~$")]
@@ -284,9 +321,30 @@ def _names(upper: tuple, lower: tuple | None) -> list[tuple[int, Any, Any]]:
     return out
 
 
+# The --mapping in force while a survey is opened (loaders/mapping.py), or None.
+MAPPING: contextvars.ContextVar = contextvars.ContextVar("sitegraph_mapping", default=None)
+
+
+def _lookup(nt: NodeType) -> dict[str, str]:
+    m = MAPPING.get()
+    return _HEADERS[nt.label] if m is None else m.lookup(nt, _HEADERS[nt.label])
+
+
+def _mapped_sheet(title: str) -> NodeType | None:
+    """The type a --mapping gives a sheet (or CSV file) name."""
+    m = MAPPING.get()
+    if m is None:
+        return None
+    k = fold_header(title)[0]
+    nt = m.sheets.get(k)
+    if nt is not None:
+        m.used.add(("sheets", k))
+    return nt
+
+
 def _key_of(nt: NodeType, cell: Any, group: Any = None) -> str | None:
     """The column key a header cell names (IGNORE for 序号), or None."""
-    lookup = _HEADERS[nt.label]
+    lookup = _lookup(nt)
     name = fold_header(cell)[0]
     if group is None:
         return lookup.get(name)
@@ -300,6 +358,19 @@ def _key_of(nt: NodeType, cell: Any, group: Any = None) -> str | None:
     if k is None and not g:
         k = lookup.get(gname + name)
     return k
+
+
+_NAME_NAMES = {h for h, k in _HEADERS["Enterprise"].items() if k == "name"}  # 名称, 企业名称, 单位名称 …
+
+
+def _party_name_of(nt: NodeType, cell: Any, group: Any) -> str | None:
+    """The party reference whose group a name header stands under (出租方 › 名称), or None."""
+    if group is None:
+        return None
+    g = _lookup(nt).get(fold_header(group)[0])
+    if g and nt.column(g).ref == "Enterprise" and fold_header(cell)[0] in _NAME_NAMES:
+        return g
+    return None
 
 
 def _score(nt: NodeType, names: list) -> int:
@@ -320,7 +391,7 @@ def _sub_headers(nt: NodeType, upper: tuple, lower: tuple) -> bool:
     cells = {i for i, c in enumerate(lower) if not is_blank(c)}
     if not cells or not cells <= spans:
         return False
-    return any(_key_of(nt, c, g) for i, c, g in _names(upper, lower) if i in cells)
+    return any(_key_of(nt, c, g) or _party_name_of(nt, c, g) for i, c, g in _names(upper, lower) if i in cells)
 
 
 def _pick_header(nt: NodeType, head: list[tuple[int, tuple]]):
@@ -350,6 +421,31 @@ def _pick_header(nt: NodeType, head: list[tuple[int, tuple]]):
     return upper, lower
 
 
+_TITLE_DATES = (re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"),
+                re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"))
+
+
+def _title_date(s: Survey, nt: NodeType, file: str, sheet: str, title: list[tuple[int, tuple]]) -> None:
+    """A date written in the title rows (填报日期：2024年11月30日) is offered as the survey date,
+    never used: one TITLE_DATE warning per survey, naming `load --date`."""
+    if any(p.code == "TITLE_DATE" for p in s.problems):
+        return
+    for r, cells in title:
+        for c in cells:
+            if isinstance(c, (dt.date, dt.datetime)):
+                day = c if not isinstance(c, dt.datetime) else c.date()
+            elif isinstance(c, str) and (m := next((m for rx in _TITLE_DATES if (m := rx.search(c))), None)):
+                try:
+                    day = dt.date(int(m[1]), int(m[2]), int(m[3]))
+                except ValueError:
+                    continue
+            else:
+                continue
+            s.problems.append(Problem("TITLE_DATE", file, sheet, r, value=display(c), label=nt.label,
+                                      params={"date": day.isoformat()}))
+            return
+
+
 @dataclass
 class _Header:
     row: int  # the last header row: data follow it
@@ -359,6 +455,7 @@ class _Header:
     named: frozenset
     unknown: dict
     units: dict
+    fallback: dict = field(default_factory=dict)
 
 
 def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, head: list[tuple[int, tuple]],
@@ -371,6 +468,7 @@ def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, head: list[tup
     upper, lower = picked if picked is not None else (head[0], None)
     rowno = upper[0]
     cells = upper[1]
+    _title_date(s, nt, file, sheet, [r for r in head if r[0] < rowno])
     names = _names(upper[1], lower[1] if lower else None)
     columns: dict[str, int] = {}
     headers: dict[str, str] = {}
@@ -380,11 +478,19 @@ def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, head: list[tup
     dup: list[Problem] = []
     bad_unit: list[Problem] = []
     serial = []
+    mapping = MAPPING.get()
+    by_name: dict[str, tuple] = {}  # party reference -> (index, header) of the party's name under its group
+    fallback: dict[str, int] = {}
     for i, cell, group in names:
         at = lower[0] if lower and i < len(lower[1]) and not is_blank(lower[1][i]) else rowno
         named.add(i)
         key = _key_of(nt, cell, group)
+        if mapping is not None and fold_header(cell)[0] in mapping.headers.get(nt.label, {}):
+            mapping.used.add(("columns", nt.label, fold_header(cell)[0]))
         if key == IGNORE:
+            continue
+        if key is None and (g := _party_name_of(nt, cell, group)) and g not in by_name:
+            by_name[g] = (i, cell)
             continue
         if key is None:
             if fold_header(cell)[0] == SERIAL_HEADER:
@@ -409,6 +515,11 @@ def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, head: list[tup
                     bad_unit.append(Problem("HEADER_UNIT", file, sheet, at, column=key, header=col.header,
                                             value=display(cell), label=nt.label, col_index=i,
                                             params={"written": written, "unit": col.unit}))
+    for g, (i, cell) in by_name.items():  # 出租方 › 名称: the party by its name (loaders/party_names.py)
+        if g in columns:
+            fallback[g] = i  # where the code is blank
+        else:
+            columns[g], headers[g] = i, display(cell)
     for i, cell, at in serial:  # 编号 beside the sheet's own key is a running number; else it is unknown
         if nt.key not in columns:
             unknown[i] = Problem("COLUMN_UNKNOWN", file, sheet, at, column=display(cell).strip(),
@@ -424,19 +535,26 @@ def _match_header(s: Survey, nt: NodeType, file: str, sheet: str, head: list[tup
         return None
     s.problems.extend(sorted(unknown.values(), key=lambda p: p.col_index) + dup + bad_unit)
     for c in nt.columns:
-        if c.required and c.key not in columns:
+        if c.required and c.key not in columns and not (c.key == nt.key and nt.key_from) \
+                and not (c.key == nt.key and nt.alt_key and nt.alt_key in columns):  # 企业: 临时编码 instead
+            # (a key column the sheet lacks is derived from the row: loaders/keys.py)
             s.problems.append(Problem("COLUMN_MISSING", file, sheet, rowno, column=c.key, header=c.header,
                                       label=nt.label))
     if bad_unit:
         return None
     width = max(len(upper[1]), len(lower[1]) if lower else 0)
-    return _Header(lower[0] if lower else rowno, columns, headers, width, frozenset(named), unknown, units)
+    return _Header(lower[0] if lower else rowno, columns, headers, width, frozenset(named), unknown, units,
+                   fallback)
 
 
 def _recognise(title: str, head: list[tuple[int, tuple]]) -> tuple[NodeType, tuple[str, str] | None] | None:
     """The type of a sheet (or CSV file): by its name, by a known name its name contains,
     or by its headers (the type matching most, at least MIN_HEADERS including its key or
     its required references); with how it was taken when not by its own name."""
+    nt = _mapped_sheet(title)
+    if nt is not None:
+        m = MAPPING.get()
+        return nt, (f"按映射文件 {m.name}", f"by the mapping file {m.name}")
     nt = sheet_type(title)
     if nt is not None:
         return nt, None
@@ -536,7 +654,7 @@ def _add_sheet(s: Survey, seen: dict[str, str], title: str, head: list[tuple[int
     s.sheets.append(SheetData(
         nt, file, title, h.row, h.columns, h.headers, s.problems,
         total=(total - h.row) if total else None, _rows=make_rows(h.row + 1), _width=h.width,
-        named=h.named, unknown=h.unknown, units=h.units,
+        named=h.named, unknown=h.unknown, units=h.units, fallback=h.fallback,
     ))
 
 
@@ -864,9 +982,9 @@ def decode(data: bytes) -> tuple[str, str]:
 def _open_csv_files(s: Survey, files: list[Path]) -> None:
     seen: dict[str, str] = {}
     for f in files:
-        nt = sheet_type(f.stem)
+        nt = sheet_type(f.stem) if MAPPING.get() is None or not _mapped_sheet(f.stem) else None
         data = f.read_bytes()
-        if nt is None:  # by a name it contains, or by its headers; else not imported
+        if nt is None:  # by a name it contains, or by its headers (or the mapping); else not imported
             text = decode_lenient(data)
             records, _ = _csv_records(text, strict=False)
             head = _head(enumerate(records, 1))
@@ -915,7 +1033,7 @@ def _open_csv_files(s: Survey, files: list[Path]) -> None:
         s.sheets.append(SheetData(
             nt, f.name, f.stem, h.row, h.columns, h.headers, s.problems,
             total=len(records) - h.row, encoding=encoding, _rows=rows, _width=h.width,
-            broken=bad is not None, named=h.named, unknown=h.unknown, units=h.units,
+            broken=bad is not None, named=h.named, unknown=h.unknown, units=h.units, fallback=h.fallback,
         ))
     order = {nt.label: i for i, nt in enumerate(NODE_TYPES)}
     s.sheets.sort(key=lambda sh: order[sh.label])

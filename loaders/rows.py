@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 from graphmodel.schema import NODE_TYPES, Column, Kind, NodeType
 
 from .messages import MESSAGES
+from .parties import party_row
 from .values import BLANKS, ValueProblem, is_underground, is_valid_uscc, parse_cell
 
 _SCALAR: dict[Kind, Any] = {
@@ -37,8 +38,12 @@ _SCALAR: dict[Kind, Any] = {
 
 # Derived (computed) properties of a record, by derived key.
 DERIVED: dict[str, Callable[[dict], Any]] = {
-    "uscc_valid": lambda rec: is_valid_uscc(rec["uscc"]) if rec.get("uscc") else None,
     "underground": lambda rec: is_underground(rec.get("floor")),
+    # parties without a USCC (loaders/parties.py): a provisional key is no USCC to check
+    "uscc_valid": lambda rec: (is_valid_uscc(rec["uscc"]) if rec.get("uscc") and rec["uscc"] != rec.get("provisional_id")
+                               else None),
+    "aliases": lambda rec: rec.get("aliases"),  # filled by loaders/parties.resolve_parties
+    "person_name": lambda rec: rec.get("person_name"),  # set by parties.party_row for a 自然人
 }
 
 
@@ -53,7 +58,7 @@ def _py_type(col: Column) -> Any:
 _MEMO_SIZE = 4096  # remembered text cells per column
 
 
-def _parser(col: Column, is_key: bool) -> Callable[[Any], Any]:
+def _parser(col: Column, is_key: bool, required: bool) -> Callable[[Any], Any]:
     # Text cells that repeat (yes/no, categories, dates, references: most of a ledger)
     # are parsed once per column; lists are mutable and problems are raised every time.
     memo: dict[str, Any] | None = None if col.kind in (Kind.LIST, Kind.ENUM_LIST, Kind.REF_LIST) else {}
@@ -66,7 +71,7 @@ def _parser(col: Column, is_key: bool) -> Callable[[Any], Any]:
             value = parse_cell(col, raw, is_key=is_key, units=True)
         except ValueProblem as e:
             raise PydanticCustomError(e.code, e.code, e.params) from None
-        if value is None and col.required:
+        if value is None and required:
             raise PydanticCustomError("VALUE_REQUIRED", "VALUE_REQUIRED")
         if text and len(memo) < _MEMO_SIZE:
             memo[raw] = value
@@ -85,9 +90,11 @@ def make_row_model(nt: NodeType) -> type[RowBase]:
     fields: dict[str, Any] = {}
     for col in nt.columns:
         t = _py_type(col)
-        ann = Annotated[t if col.required else Optional[t], BeforeValidator(_parser(col, col is nt.key_column))]
+        # a key column with an alternative (企业: 临时编码) is checked by parties.party_row instead
+        required = col.required and not (nt.alt_key and col is nt.key_column)
+        ann = Annotated[t if required else Optional[t], BeforeValidator(_parser(col, col is nt.key_column, required))]
         desc = col.note_en or col.note_zh or None
-        fields[col.key] = (ann, Field(... if col.required else None, title=col.header, description=desc))
+        fields[col.key] = (ann, Field(... if required else None, title=col.header, description=desc))
     return create_model(f"{nt.label}Row", __base__=RowBase, __doc__=f"A row of the {nt.sheet} sheet.", **fields)
 
 
@@ -152,5 +159,12 @@ def check_row(nt: NodeType, cells: dict[str, Any]) -> RowResult:
                 except ValueProblem:
                     v = None
             values[col.key] = v
+        if nt.alt_key:
+            problems += [CellProblem(k, c, p) for k, c, p in party_row(values, cells)]
         return RowResult(_derive(nt, values), problems, complete=False)
-    return RowResult(_derive(nt, dict(row.__dict__)), [])  # the fields' values (model_dump copies them all)
+    values = dict(row.__dict__)  # the fields' values (model_dump copies them all)
+    if nt.alt_key:
+        found = [CellProblem(k, c, p) for k, c, p in party_row(values, cells)]
+        if found:
+            return RowResult(_derive(nt, values), found, complete=False)
+    return RowResult(_derive(nt, values), [])

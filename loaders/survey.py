@@ -57,24 +57,26 @@ def ensure_schema(backend: Backend) -> None:
 
 
 def check(path: str | Path, graph: Backend | None = None, *, source: str | None = None,
-          progress: Progress | None = None, strict: bool = False) -> Checked:
+          progress: Progress | None = None, strict: bool = False, mapping=None) -> Checked:
     """Read and check a survey; `graph` (read only) resolves references to loaded records;
-    `strict`: a column or sheet that held data and is not imported is an error."""
-    with open_survey(path) as survey:
+    `strict`: a column or sheet that held data and is not imported is an error; `mapping`:
+    a loaders.mapping.Mapping (`--mapping FILE`)."""
+    with open_survey(path, mapping) as survey:
         return check_survey(survey, graph, source=source or default_source(path), progress=progress, strict=strict)
 
 
 def load(path: str | Path, graph: Backend, *, source: str | None = None, prune: bool = False,
          progress: Progress | None = None,
          write_progress: Callable[[str, int, int], None] | None = None,
-         survey_date: "dt.date | None" = None, strict: bool = False) -> LoadOutcome:
+         survey_date: "dt.date | None" = None, strict: bool = False, mapping=None) -> LoadOutcome:
     """Check, then write the survey in one transaction; raise SurveyInvalid on any error."""
     source = source or default_source(path)
     if not source.strip():
         raise SitegraphError("来源名称不能为空（用 --source 指定）/ the source name must not be blank (--source)")
-    checked = check(path, graph, source=source, progress=progress, strict=strict)
+    checked = check(path, graph, source=source, progress=progress, strict=strict, mapping=mapping)
     if not checked.ok:
         raise SurveyInvalid(checked)
     report = write_survey(graph, checked.records, source=source, prune=prune, progress=write_progress,
-                          survey_date=survey_date, files=sorted({s.file for s in checked.sheets if s.file}))
+                          survey_date=survey_date, files=sorted({s.file for s in checked.sheets if s.file}),
+                          merges=checked.merges)
     return LoadOutcome(checked, report)

@@ -48,11 +48,18 @@ def column_note(col: Column, lang: str = "zh") -> str:
     kind = KIND_TEXT[col.kind][1 if en else 0]
     if col.kind in (Kind.REF, Kind.REF_LIST):
         target = NODES[col.ref]
-        ref = (f"{target.sheet}表的{target.key_column.header}" if not en
-               else f"a {target.key_column.header} of the {target.sheet} ({target.file}) sheet")
+        alt = target.column(target.alt_key).header if target.alt_key else ""  # 企业: or its 临时编码
+        ref = (f"{target.sheet}表的{target.key_column.header}" + (f"或{alt}" if alt else "") if not en
+               else f"a {target.key_column.header}" + (f" or {alt}" if alt else "")
+               + f" of the {target.sheet} ({target.file}) sheet")
         kind = f"{kind}：{ref}" if not en else f"{kind}: {ref}"
     lines.append(("类型：" if not en else "type: ") + kind)
-    lines.append(("必填" if col.required else "选填") if not en else ("required" if col.required else "optional"))
+    alt_of = next((nt for nt in NODES.values() if nt.alt_key and col is nt.key_column), None)
+    if alt_of is not None:  # 统一社会信用代码 or else 临时编码
+        other = alt_of.column(alt_of.alt_key).header
+        lines.append(f"必填（没有时改填{other}）" if not en else f"required (or else {other})")
+    else:
+        lines.append(("必填" if col.required else "选填") if not en else ("required" if col.required else "optional"))
     if col.enum:
         lines.append(("可选值：" if not en else "allowed: ") + "、".join(col.enum))
         if col.aliases:
@@ -77,15 +84,29 @@ def default_cell(col: Column, v: Any, *, excel: bool) -> Any:
     return v
 
 
-def write_template(out: str | Path, format: str = "xlsx", *, english_headers: bool = False) -> list[Path]:
-    """Empty ledgers: one workbook (format xlsx) or one CSV per sheet in the folder `out`."""
+def write_template(out: str | Path, format: str = "xlsx", *, english_headers: bool = False,
+                   mapping=None) -> list[Path]:
+    """Empty ledgers: one workbook (format xlsx) or one CSV per sheet in the folder `out`.
+    `mapping` (loaders/mapping.py): sheets and headers named as the office's own form names
+    them, so that the ledger filled in reads back with the same --mapping."""
     return write_ledger(out, {nt.label: [] for nt in NODE_TYPES}, format=format,
-                        english_headers=english_headers, notes=True)
+                        english_headers=english_headers, notes=True, mapping=mapping)
+
+
+def _names(mapping, english_headers: bool):
+    """(sheet name of a type, header of a column) as written: the mapping's names first."""
+    def sheet(nt: NodeType, default: str) -> str:
+        return (mapping.sheet_name(nt) if mapping else None) or default
+
+    def header(nt: NodeType, c: Column) -> str:
+        return (mapping.header(nt, c.key) if mapping else None) or (c.key if english_headers else c.header)
+
+    return sheet, header
 
 
 def write_ledger(out: str | Path, records: dict[str, list[dict]], *, format: str = "xlsx",
                  english_headers: bool = False, english_names: bool = False, encoding: str = "utf-8-sig",
-                 cell: Cell | None = None, notes: bool = False) -> list[Path]:
+                 cell: Cell | None = None, notes: bool = False, mapping=None) -> list[Path]:
     """Write records as a ledger; returns the files written.
 
     `cell(col, value)` overrides how a value is written (e.g. other bool spellings);
@@ -93,18 +114,19 @@ def write_ledger(out: str | Path, records: dict[str, list[dict]], *, format: str
     """
     out = Path(out)
     labels = [nt for nt in NODE_TYPES if nt.label in records]
+    sheet_name, header = _names(mapping, english_headers)
     if format == "xlsx":
-        _write_xlsx(out, labels, records, english_headers, cell, notes)
+        _write_xlsx(out, labels, records, english_headers, cell, notes, mapping)
         return [out]
     if format != "csv":
         raise ValueError(f"format must be xlsx or csv, not {format!r}")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for nt in labels:
-        path = out / f"{nt.file if english_names else nt.sheet}.csv"
+        path = out / f"{sheet_name(nt, nt.file if english_names else nt.sheet)}.csv"
         with open(path, "w", encoding=encoding, newline="") as f:
             w = csv.writer(f, lineterminator="\r\n")
-            w.writerow([c.key if english_headers else c.header for c in nt.columns])
+            w.writerow([header(nt, c) for c in nt.columns])
             for r in records[nt.label]:
                 w.writerow([_csv_text(cell(c, r.get(c.key)) if cell else default_cell(c, r.get(c.key), excel=False))
                             for c in nt.columns])
@@ -142,7 +164,7 @@ def _number_format(col: Column) -> str | None:
 
 
 def _write_xlsx(out: Path, labels: list[NodeType], records: dict[str, list[dict]], english_headers: bool,
-                cell: Cell | None, notes: bool) -> None:
+                cell: Cell | None, notes: bool, mapping=None) -> None:
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -153,12 +175,13 @@ def _write_xlsx(out: Path, labels: list[NodeType], records: dict[str, list[dict]
     optional_fill = PatternFill("solid", fgColor=OPTIONAL_FILL)
     # Ledger cells must read back as written: formula-like text is stored as text, never prefixed.
     book = Book(neutralise=False)
+    sheet_name, header = _names(mapping, english_headers)
     for nt in labels:
-        cols = [Col(c.key, c.key if english_headers else c.header, number_format=_number_format(c),
+        cols = [Col(c.key, header(nt, c), number_format=_number_format(c),
                     min_width=_min_width(c)) for c in nt.columns]
         rows = ({c.key: cell(c, r.get(c.key)) if cell else default_cell(c, r.get(c.key), excel=True)
                  for c in nt.columns} for r in records[nt.label])
-        ws = book.add_table(nt.sheet, cols, rows, freeze_cols=1, print_title=nt.sheet)
+        ws = book.add_table(sheet_name(nt, nt.sheet), cols, rows, freeze_cols=1, print_title=sheet_name(nt, nt.sheet))
         if not notes:
             continue
         for j, col in enumerate(nt.columns, 1):

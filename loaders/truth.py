@@ -14,8 +14,8 @@ repeated in the comments below):
 - a text or date field is blank when it is None or only white space.
 - open hazard: 整改状态 未整改/整改中; rectified: 已整改/已销号.
 - frame structure: 框架/排架/钢结构; fire classes rank 甲 > 乙 > 丙 > 丁 > 戊.
-- `as_of` enters only hazards-overdue, the overdue column of major-hazards-open and the
-  worry-list; 经营状态 only 依法取缔 (five-always).
+- `as_of` enters only hazards-overdue, the overdue column of major-hazards-open, the
+  worry-list, supervision-overdue and hazard-tally (its overdue columns); 经营状态 only 依法取缔 (five-always).
 """
 from __future__ import annotations
 
@@ -47,7 +47,16 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "stop-order-defied": ("inspection_id",),
     "hot-work-near-flammables": ("operations", "tenancies"),
     "multi-tenant-no-manager": ("lessees",),
+    "unregistered-parties": ("party_kind", "provisional"),
+    # the supervision report (default by = township)
+    "hazard-tally": ("hazards", "general", "major", "rectified", "rate", "major_open", "major_open_supervised",
+                     "overdue", "supervision_overdue", "closed_unaccepted"),
+    "enforcement-tally": ("ban", "suspend", "closing", "demolish", "supervise", "five_always", "inspections",
+                          "signed", "documented", "found_nothing_at_risk"),
+    "notice-candidates": ("reason_count", "hazards", "rate", "major_open", "found_nothing_at_risk"),
 }
+# notice-candidates: a rate below this is low (its default min_rate).
+NOTICE_MIN_RATE = 0.8
 
 # legacy-major-hazards: the default cut-off (安全生产治本攻坚三年行动 starts 2024).
 LEGACY_CUTOFF = dt.date(2023, 12, 31)
@@ -130,8 +139,15 @@ def round3(x: float) -> float:
     return float(Decimal(repr(float(x))).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
+def _provisional(e: dict) -> bool:
+    """Keyed by a 临时编码 (no USCC)."""
+    return e.get("provisional_id") is not None and e.get("uscc") == e.get("provisional_id")
+
+
 def _uscc_valid(e: dict) -> bool:
     v = e.get("uscc_valid")
+    if _provisional(e):  # a 临时编码 is no USCC to check
+        return True
     if v is None:
         return is_valid_uscc(e["uscc"])
     return v is not False
@@ -295,9 +311,10 @@ def _dispatch_over_cap(d: _Data, cap: float) -> list[dict]:
 
 def _five_always(d: _Data, use_changed: set[str]) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
-    # 依法取缔: explicit-no(business_license), 经营状态 not 关闭/取缔 (blank counts as 在产).
+    # 依法取缔: explicit-no(business_license) or 主体类型 无照经营, 经营状态 not 关闭/取缔 (blank counts as 在产).
     for e in d.enterprises:
-        if explicit_no(e.get("business_license")) and e.get("status") not in ("关闭", "取缔"):
+        if ((explicit_no(e.get("business_license")) or e.get("party_kind") == "无照经营")
+                and e.get("status") not in ("关闭", "取缔")):
             out.add(("依法取缔", e["uscc"]))
 
     # 责令停产整顿
@@ -334,6 +351,19 @@ def _five_always(d: _Data, use_changed: set[str]) -> set[tuple[str, str]]:
     for h in d.hazards:
         if h.get("level") == "重大" and is_open(h) and not done(h.get("supervised")):
             out.add(("挂牌督办", h.get("uscc")))
+    return out
+
+
+def _unregistered(d: _Data) -> list[dict]:
+    """unregistered-parties: keyed by a 临时编码 and a lessee, operator or contractor; or 无照经营."""
+    lessees = {t.get("lessee_uscc") for t in d.tenancies}
+    operators = {o.get("uscc") for o in d.operations}
+    active = lessees | operators | {c.get("contractor_uscc") for c in d.contracts}
+    out = []
+    for e in d.enterprises:
+        u = e["uscc"]
+        if e.get("party_kind") == "无照经营" or (_provisional(e) and u in active):
+            out.append({"uscc": u, "party_kind": e.get("party_kind") or "企业", "provisional": _provisional(e)})
     return out
 
 
@@ -481,6 +511,90 @@ def _inspection_accountability(d: _Data) -> list[str]:
     return out
 
 
+def _hazard_tally(d: _Data, as_of: dt.date, unaccepted: set[str]) -> list[dict]:
+    """Per (county, township) of the enterprises, their hazards (the supervision report)."""
+    fields = EXTRA["hazard-tally"]
+    rows = {}
+    for e in d.enterprises:
+        k = (e.get("county"), e.get("township"))
+        rows.setdefault(k, {"county": k[0], "township": k[1], **{f: 0 for f in fields}})
+    for h in d.hazards:
+        e = d.ent.get(h.get("uscc"))
+        if e is None:
+            continue
+        r = rows[(e.get("county"), e.get("township"))]
+        major = h.get("level") == "重大"
+        r["hazards"] += 1
+        r["general"] += h.get("level") == "一般"
+        r["major"] += major
+        r["rectified"] += is_rectified(h)
+        r["major_open"] += major and is_open(h)
+        r["major_open_supervised"] += major and is_open(h) and done(h.get("supervised"))
+        r["overdue"] += _overdue(h, as_of)
+        r["supervision_overdue"] += _supervision_overdue(h, as_of)
+        r["closed_unaccepted"] += h["hazard_id"] in unaccepted
+    for r in rows.values():
+        r["rate"] = round3(r["rectified"] / r["hazards"]) if r["hazards"] else 0.0
+    return list(rows.values())
+
+
+def _found_nothing_at_risk(d: _Data) -> dict[str, int]:
+    """Per enterprise running a high-risk operation: its inspections that found no hazard."""
+    runs_op = {o.get("uscc") for o in d.operations}
+    out: dict[str, int] = defaultdict(int)
+    for i in d.inspections:
+        if i.get("uscc") in runs_op and i.get("uscc") in d.ent and not any(x in d.hazard_by_id for x in i.get("hazard_ids") or ()):
+            out[i["uscc"]] += 1
+    return out
+
+
+def _enforcement_tally(d: _Data, five: set[tuple[str, str]]) -> list[dict]:
+    """Per (county, township) of enterprises and buildings: five-always subjects by action, inspections."""
+    fields = EXTRA["enforcement-tally"]
+    rows = {}
+
+    def row(rec: dict) -> dict:
+        k = (rec.get("county"), rec.get("township"))
+        return rows.setdefault(k, {"county": k[0], "township": k[1], **{f: 0 for f in fields}})
+
+    for rec in d.enterprises + d.buildings_list:
+        row(rec)
+    column = {"依法取缔": "ban", "责令停产整顿": "suspend", "依法关闭": "closing", "强制拆除": "demolish",
+              "挂牌督办": "supervise"}
+    for action, subject in five:
+        rec = (d.buildings if action == "强制拆除" else d.ent).get(subject)
+        if rec is None:  # not a record of the survey: five-always cannot name it either
+            continue
+        r = row(rec)
+        r[column[action]] += 1
+        r["five_always"] += 1
+    for i in d.inspections:
+        e = d.ent.get(i.get("uscc"))
+        if e is None:
+            continue
+        r = row(e)
+        r["inspections"] += 1
+        r["signed"] += done(i.get("signed"))
+        r["documented"] += not blank(i.get("document_no"))
+    for u, n in _found_nothing_at_risk(d).items():
+        row(d.ent[u])["found_nothing_at_risk"] += n
+    return list(rows.values())
+
+
+def _notice_candidates(tally: list[dict], nothing: list[dict]) -> list[dict]:
+    """The 通报 candidates per township, from its hazards and its empty inspections."""
+    empty = {(r["county"], r["township"]): r["found_nothing_at_risk"] for r in nothing}
+    out = []
+    for r in tally:
+        n = empty.get((r["county"], r["township"]), 0)
+        reasons = [r["hazards"] == 0, r["hazards"] > 0 and r["rate"] < NOTICE_MIN_RATE, r["major_open"] > 0, n > 0]
+        if any(reasons):
+            out.append({"county": r["county"], "township": r["township"], "reason_count": sum(reasons),
+                        "hazards": r["hazards"], "rate": r["rate"], "major_open": r["major_open"],
+                        "found_nothing_at_risk": n})
+    return out
+
+
 def _survey_incomplete(d: _Data) -> list[tuple[str, str]]:
     out = []
     for rtype, recs, key in (("enterprise", d.enterprises, "uscc"), ("building", d.buildings_list, "building_id"),
@@ -584,6 +698,13 @@ def _compute(records: dict[str, list[dict]], as_of: dt.date, cap: float, cutoff:
     rows["multi-tenant-no-manager"] = no_manager
     underground = _hazardous_goods_underground(d)
     rows["hazardous-goods-underground"] = [{"tenancy_id": i} for i in underground]
+    rows["unregistered-parties"] = _unregistered(d)
+    # the supervision report
+    rows["hazard-tally"] = _hazard_tally(d, as_of, set(unaccepted))
+    rows["enforcement-tally"] = _enforcement_tally(d, five)
+    enterprise_places = {(e.get("county"), e.get("township")) for e in d.enterprises}
+    rows["notice-candidates"] = _notice_candidates(
+        rows["hazard-tally"], [r for r in rows["enforcement-tally"] if (r["county"], r["township"]) in enterprise_places])
 
     # worry-list, from the findings above.
     v2 = {"supervision_overdue": [h.get("uscc") for h in sup_overdue],

@@ -23,7 +23,10 @@ from graphmodel.backends.base import Backend
 from graphmodel.schema import NODES, Kind, NodeType
 from graphmodel.writer import existing_keys
 
+from .keys import PENDING, derive_keys, derives_key
 from .messages import NOT_IMPORTED, Problem, sort_key
+from .party_names import resolve_party_names
+from .parties import resolve_parties, unresolved_party
 from .readers import SheetData, Survey
 from .rows import check_row
 from .values import display, is_blank, uscc_check_char
@@ -93,6 +96,7 @@ class Checked:
     sheets: list[SheetSummary] = field(default_factory=list)
     records: dict[str, list[dict]] = field(default_factory=dict)  # filled only when there is no error
     graph_checked: bool = False
+    merges: list[dict] = field(default_factory=list)  # provisional parties given a USCC (loaders/parties.py)
 
     @property
     def errors(self) -> list[Problem]:
@@ -157,6 +161,9 @@ def check_survey(survey: Survey, graph: Backend | None = None, *, source: str | 
         entries[sh.label] = _read_sheet(sh, ctx, summary, progress)
     checked.problems = list(survey.problems)  # after reading: rows add reading problems too
 
+    derive_keys(entries, ctx.problems)  # sheets without their key column (loaders/keys.py): from the cells as written
+    resolve_party_names(entries, ctx)  # parties given by name -> their keys (loaders/party_names.py)
+    merges = resolve_parties(entries, ctx)  # before the rules: references to an alias name its record
     for label, es in entries.items():
         _row_rules(NODES[label], es, ctx)
     keys = _unique_keys(entries, ctx)
@@ -173,6 +180,7 @@ def check_survey(survey: Survey, graph: Backend | None = None, *, source: str | 
     order = {(s.file, s.sheet): i for i, s in enumerate(checked.sheets)}
     checked.problems.sort(key=lambda p: sort_key(p, order))
     if checked.ok:
+        checked.merges = merges
         for label, es in entries.items():
             checked.records[label] = [
                 {**e.values, "src_file": e.sheet.file, "src_sheet": e.sheet.sheet, "src_row": e.row} for e in es
@@ -184,7 +192,10 @@ def _read_sheet(sh: SheetData, ctx: _Ctx, summary: SheetSummary, progress: Progr
     nt = sh.nt
     out: list[Entry] = []
     name = f"{sh.file} › {sh.sheet}" if sh.file != sh.sheet + ".csv" else sh.file
+    derived = derives_key(nt, sh.columns)
     for rowno, cells in sh.rows():
+        if derived:
+            cells[nt.key] = PENDING  # the key is derived once the whole survey is read
         res = check_row(nt, cells)
         e = Entry(sh, rowno, res.values, cells)
         out.append(e)
@@ -278,7 +289,9 @@ def _references(entries: dict[str, list[Entry]], keys: dict[str, dict[Any, Entry
     for e, col, out in pending:
         target = NODES[col.ref]
         missing = [t for t in out if t not in in_graph[col.ref]]
-        if missing:
+        if missing and target.alt_key and all(unresolved_party(t) for t in missing):
+            ctx.add("PARTY_UNRESOLVED", e, col.key, value="、".join(missing))  # neither a USCC nor a known 临时编码
+        elif missing:
             ctx.add("REF_UNRESOLVED", e, col.key, target_zh=target.title_zh, target_en=target.title_en,
                     sheet_zh=target.sheet, sheet_en=target.file, value="、".join(missing))
 

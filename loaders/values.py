@@ -324,7 +324,13 @@ def _identifier(raw: Any) -> str:
 def _ref_value(col: Column, raw: Any) -> str | None:
     target = NODES[col.ref].key_column
     if target.kind is Kind.USCC:
-        return parse_uscc(raw)
+        try:
+            return parse_uscc(raw)
+        except ValueProblem as e:
+            if e.code == "USCC_AS_NUMBER" or not NODES[col.ref].alt_key:
+                raise
+            # not a USCC: a 临时编码, resolved (or reported) by loaders/validate.py
+            return _identifier(raw) or None
     return _identifier(raw) or None
 
 

@@ -24,7 +24,7 @@ from graphmodel.backends.base import Backend
 from graphmodel.errors import SitegraphError
 from graphmodel.schema import (
     BUILDING, CONTRACT, DISPATCH, ENTERPRISE, FIRE_CLASSES, HAZARD, HIGH_RISK_WORK, INSPECTION,
-    OPEN_HAZARD, OPERATION, RECTIFIED_HAZARD, SITE, TENANCY, NodeType,
+    OPEN_HAZARD, OPERATION, RECTIFIED_HAZARD, SITE, TENANCY, NodeType, personal_keys,
 )
 
 # Long statements on a big graph (a whole park) may take a while; reads stay bounded.
@@ -320,7 +320,8 @@ def _ret(nt: NodeType, var: str, include_personal: bool) -> str:
             if not include_personal:
                 continue
         parts.append(f"{var}.`{c.key}` AS `{c.key}`")
-    parts += [f"{var}.`{d.key}` AS `{d.key}`" for d in nt.derived]  # uscc_valid, underground
+    # uscc_valid, underground, aliases; a 自然人's name (person_name) only with include_personal
+    parts += [f"{var}.`{d.key}` AS `{d.key}`" for d in nt.derived if include_personal or d.key not in personal_keys()]
     parts += [f"{var}.`{k}` AS `{k}`" for k in ("source", "src_file", "src_sheet", "src_row")]
     return ", ".join(parts)
 

@@ -78,7 +78,7 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "inspection-accountability": ("inspection_id",),
     "survey-incomplete": ("record_type", "id"),
     "worry-list": ("uscc",),
-    # version 2 (unregistered-parties comes with the parties issue: 临时编码, 主体类型)
+    # version 2
     "major-closed-unaccepted": ("hazard_id",),
     "supervision-overdue": ("hazard_id",),
     "legacy-major-hazards": ("hazard_id",),
@@ -86,6 +86,12 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "hot-work-near-flammables": ("contract_id",),
     "multi-tenant-no-manager": ("building_id",),
     "hazardous-goods-underground": ("tenancy_id",),
+    # parties without a USCC (issue 13): 临时编码, 主体类型
+    "unregistered-parties": ("uscc",),
+    # the supervision report (issue 15): figures per township or county (by = county)
+    "hazard-tally": ("county", "township"),
+    "enforcement-tally": ("county", "township"),
+    "notice-candidates": ("county", "township"),
 }
 CATALOGUE_IDS: tuple[str, ...] = tuple(CATALOGUE)
 
@@ -127,6 +133,8 @@ class Param(BaseModel):
     description_en: str = ""
     min: float | None = None
     max: float | None = None
+    # A text parameter that takes one of a few fixed values (e.g. by = county | township).
+    choices: list[str] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -147,6 +155,8 @@ class Param(BaseModel):
             raise ValueError(f"parameter {self.name}: default must be an integer")
         if self.type == "str" and not isinstance(self.default, str):
             raise ValueError(f"parameter {self.name}: default must be text")
+        if self.choices and (self.type != "str" or self.default not in self.choices):
+            raise ValueError(f"parameter {self.name}: choices are for text parameters and must hold the default")
         return self
 
     def default_value(self) -> Any:
@@ -324,7 +334,7 @@ class QuerySpec(BaseModel):
             "key_columns": self.key_columns,
             "params": [
                 {"name": p.name, "type": p.type, "default": p.default, "description_zh": p.description_zh,
-                 "description_en": p.description_en}
+                 "description_en": p.description_en, **({"choices": list(p.choices)} if p.choices else {})}
                 for p in self.params
             ],
             "columns": [

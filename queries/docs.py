@@ -90,7 +90,9 @@ def _section(spec: QuerySpec, run: QueryRun | None) -> list[str]:
         out += ["**参数 / parameters**", "", "| 名称 | 类型 | 默认 | 说明 |", "|---|---|---|---|"]
         for p in spec.params:
             default = "今天 / today" if p.default == "today" else p.default
-            out.append(f"| `{p.name}` | {p.type} | {_md(default)} | {_md(p.description_zh)} / {_md(p.description_en)} |")
+            choices = f"（可选 / one of: {'、'.join(p.choices)}）" if p.choices else ""
+            out.append(f"| `{p.name}` | {p.type} | {_md(default)} | {_md(p.description_zh)} / {_md(p.description_en)}"
+                       f"{_md(choices)} |")
         out.append("")
     out += ["**结果列 / columns**", "", "| 列名 | 中文 | English | 键 | 个人信息 |", "|---|---|---|---|---|"]
     for c in spec.columns:

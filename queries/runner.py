@@ -150,7 +150,9 @@ def coerce_param(p: Param, v: Any) -> Any:
     else:
         if not isinstance(v, str):
             raise ValueError("须为文本 / must be text")
-        out = v
+        out = v.strip() if p.choices else v
+        if p.choices and out not in p.choices:
+            raise ValueError(f"可选值为 {'、'.join(p.choices)} / must be one of {', '.join(p.choices)}")
     return out
 
 

@@ -64,6 +64,9 @@ def survey_records() -> dict[str, list[dict[str, Any]]]:
     ]
     for e in ent:
         e["uscc_valid"] = True
+        e.update(provisional_id=None, party_kind=None, aliases=None, person_name=None)  # issue 13 columns
+    ent[3]["party_kind"] = "个体工商户"  # a 92… USCC
+    ent[5].update(provisional_id="LS-城区-0001", aliases=["LS-城区-0001"])  # a merge row: it had a 临时编码
     sites = [
         dict(site_id="YQ-P1", name="阳泉经济技术开发区", kind="园区", parent_site_id=None, operator_uscc=E1,
              county="郊区", township="荫营镇"),

@@ -13,11 +13,12 @@ def test_demo_runs_and_reruns(cli, tmp_path):
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert out.startswith("演示已就绪 / demo ready")
-    for name in ("survey.xlsx", "ground_truth.json", "sitegraph.db", "sitegraph-findings.xlsx", "briefing.html"):
+    for name in ("survey.xlsx", "ground_truth.json", "sitegraph.db", "sitegraph-findings.xlsx", "briefing.html",
+                 "report.html"):
         assert (demo / name).is_file(), name
         assert str(demo / name) in out
     assert "sitegraph brief" in out and "--db" in out  # the next commands to try
-    assert "[3/5]" in res.stderr  # progress goes to stderr
+    assert "[3/6]" in res.stderr  # progress goes to stderr
 
     from openpyxl import load_workbook
 
@@ -31,6 +32,9 @@ def test_demo_runs_and_reruns(cli, tmp_path):
     rows = overview[head + 1:]
     assert [r[0] for r in rows] == [s.id for s in load_catalogue()]
     assert sum(r[4] for r in rows) > 0
+
+    report = (demo / "report.html").read_text(encoding="utf-8")
+    assert "督导通报" in report and 'data-q="hazard-tally"' in report and "通报候选（县区）" in out
 
     html = (demo / "briefing.html").read_text(encoding="utf-8")
     assert "安全检查简报" in html and "现场检查清单" in html and "<svg" in html

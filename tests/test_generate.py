@@ -179,7 +179,7 @@ def test_as_of_is_fixed_and_only_moves_the_truth():
     assert early_ids != late_ids
     # as_of names only the overdue-based queries: every other query is unchanged.
     for qid in T.QUERY_IDS:
-        if qid not in ("hazards-overdue", "worry-list", "supervision-overdue"):
+        if qid not in ("hazards-overdue", "worry-list", "supervision-overdue", "hazard-tally"):
             assert early.truth()["queries"][qid] == a.truth()["queries"][qid], qid
 
 
@@ -331,7 +331,7 @@ def test_truth_covers_exactly_the_catalogue(survey):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_every_query_finds_several_subjects_at_300(seed):
-    q = generate(300, seed=seed).truth()["queries"]
+    q = generate(300, seed=seed, provisional=0.03).truth()["queries"]  # with parties without a USCC
     for qid, entry in q.items():
         assert len(entry["rows"]) >= 2, qid
     actions = Counter(r["action"] for r in q["five-always"]["rows"])
@@ -597,7 +597,7 @@ def _parsed_rows(nt, header, rows):
 
 
 def _assert_same_records(small, label, parsed):
-    expected = [{k: v for k, v in r.items() if k not in PROVENANCE and k not in ("uscc_valid", "underground")}
+    expected = [{k: v for k, v in r.items() if k not in PROVENANCE and k not in ("uscc_valid", "underground", "aliases", "person_name")}
                 for r in small.records[label]]
     assert parsed == expected, label
 

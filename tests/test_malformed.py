@@ -316,9 +316,17 @@ def test_utf16_text_export(seeded_local, tmp_path):
 
 def test_unquoted_comma_shifts_a_row(seeded_local, tmp_path):
     d, text = _csv_folder(tmp_path, "Enterprise", [new_ent(address="荫营镇工业路1号")])
-    (d / "企业.csv").write_text(text.replace("荫营镇工业路1号", "荫营镇工业路1号,2号院"), encoding="utf-8")
+    from openpyxl.utils import get_column_letter
+
+    from graphmodel.schema import NODES
+
+    # the address split into enough cells that the last filled one (经营状态, the 17th column)
+    # lands beyond the headers, whatever optional columns follow it
+    n = len(NODES["Enterprise"].columns)
+    extra = "".join(f",{i + 2}号院" for i in range(n - 16))
+    (d / "企业.csv").write_text(text.replace("荫营镇工业路1号", "荫营镇工业路1号" + extra), encoding="utf-8")
     p = rejected(seeded_local, d, "ROW_TOO_LONG", row=2, file="企业.csv")
-    assert p["列"] == "R"  # the first cell beyond the 17 headers
+    assert p["列"] == get_column_letter(n + 1)  # the first cell beyond the headers
 
 
 def test_header_row_without_a_known_column(seeded_local, tmp_path):

@@ -155,9 +155,11 @@ def test_office_workbook_loads_as_the_plain_one(tmp_path, request, kind):
     assert taken["Sheet1"].startswith("已按“隐患”表读取（按列名识别")
     assert taken["劳务派遣用工"] == "已按“劳务派遣”表读取（表名含“劳务派遣”）"
     assert taken["出租情况"] == "已按“租赁”表读取（按列名识别，24 列相符）"
-    # 出租方 › 名称: a party by name is not read (yet): listed as not imported, with its cells
-    (name,) = [p for p in c.problems if p.code == "COLUMN_UNKNOWN"]
-    assert (name.sheet, name.row, name.column, name.params["cells"]) == ("出租情况", 5, "名称", 3)
+    # 出租方 › 名称: the party by its name where its code is blank (here every code is there)
+    assert not [p for p in c.problems if p.code == "COLUMN_UNKNOWN"] and not c.not_imported
+    with open_survey(office) as s:
+        ten = next(sh for sh in s.sheets if sh.label == "Tenancy")
+        assert ten.columns["lessor_uscc"] == 3 and ten.fallback == {"lessor_uscc": 2}
     sheets = {s.sheet: s for s in c.sheets}
     assert [(s.label, s.rows) for s in c.sheets] == [(l, len(r)) for l, r in survey_records().items()]
     assert sheets["Sheet1"].label == "Hazard"
@@ -200,7 +202,10 @@ def test_csv_with_title_lines_in_gb18030_loads_as_the_plain_one(tmp_path, reques
     office = _office_csv(tmp_path / "office", plain)
     assert "社会信用代码" in (office / "企业.csv").read_bytes().decode("gb18030")
     c = check(office)
-    assert c.ok and c.problems == [], [(p.code, p.sheet, p.row, p.reason()) for p in c.problems]
+    # the 填报日期 of the title lines is offered as the survey date (once), never used
+    assert c.ok and [(p.code, p.sheet, p.row) for p in c.problems] == [("TITLE_DATE", "企业", 2)], \
+        [(p.code, p.sheet, p.row, p.reason()) for p in c.problems]
+    assert c.problems[0].reason() == "标题行中写有日期 2024-11-30：未用作调查日期；如这是本次排查的调查日期，导入时请加 --date 2024-11-30"
     with open_survey(office) as s:
         assert {sh.sheet: (sh.encoding, sh.header_row) for sh in s.sheets}["企业"] == ("gb18030", 4)
     (tmp_path / "a").mkdir()

@@ -66,7 +66,8 @@ def loaded(request, tmp_path_factory):
 
 def test_the_survey_holds_personal_data():
     assert len(PERSONAL) > 100 and len(PHONES) > 100
-    assert personal_keys() == {"principal", "phone", "responsible_person", "inspectors"}
+    # person_name: a 自然人's name (docs/parties.md), a derived property
+    assert personal_keys() == {"principal", "phone", "responsible_person", "inspectors", "person_name"}
 
 
 # --- prepared queries and their exports -----------------------------------------------------

@@ -89,3 +89,14 @@ def known(name: str, kind: str) -> bool:
     if kind == "rel":
         return name in RELS
     return any(name == k for nt in NODES.values() for k, _, _ in all_props(nt))
+
+
+def closest(value: str, choices, n: int = 3) -> list[str]:
+    """The choices closest to a mistyped value that is not a schema name (a county given to
+    `dedupe --county` …): those containing it or contained in it first, then difflib's."""
+    import difflib
+
+    names = sorted(set(choices))
+    close = [c for c in names if value and (value in c or c in value)]
+    close += [c for c in difflib.get_close_matches(value, names, n=n, cutoff=0.3) if c not in close]
+    return close[:n]
