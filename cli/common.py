@@ -100,11 +100,25 @@ def check_db_writable(db: str | None) -> None:
 def backend(db: str | None, neo4j: str | None, *, write: bool = False, create: bool = False) -> Iterator[Backend]:
     if write and not neo4j:
         check_db_writable(db)
+    path = Path(db or default_db_path())
+    new_store = write and create and not neo4j and not path.exists()
     b = open_backend(db, neo4j, write=write, create=create)
     try:
         yield b
+    except BaseException:
+        if new_store:  # a store this command created for a load that failed: leave nothing behind
+            b.close()
+            _remove_store(path)
+        raise
     finally:
         b.close()
+
+
+def _remove_store(path: Path) -> None:
+    from graphmodel.backends.embedded import _LOCK_SUFFIX, _SIDE_SUFFIXES
+
+    for suffix in ("", _LOCK_SUFFIX, *_SIDE_SUFFIXES):
+        Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def parse_kv(params: list[str] | None) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """A brute-force oracle of campaign history: the contract's definitions, literally
-(/work/shared campaign-history.md "Terms"; docs/design/history.md §2), with none of the
+(the campaign-history contract's "Terms", as docs/design/history.md §2 restates them), with none of the
 writer's machinery — no timelines, no intervals, no skipping of unchanged records.
 
 Every supply and every retirement is an event `(survey_date, load_seq, key, …)`. The state

@@ -301,3 +301,19 @@ def test_counts_tell_value_changes_from_provenance_moves(target, tmp_path):
     finally:
         b.close()
     assert "改过名字的企业" in names
+
+
+def test_a_failed_load_into_a_new_store_leaves_no_store_behind(tmp_path):
+    """`load --db NEW` of an invalid ledger: exit 1 and no database file (not an empty store);
+    into an existing store the store stays as it was."""
+    from conftest import run_cli
+
+    bad = tmp_path / "企业.csv"
+    bad.write_text("统一社会信用代码,企业名称\nbad,某公司\n", encoding="utf-8")
+    db = tmp_path / "new.db"
+    r = run_cli("load", str(bad), "--db", str(db))
+    assert r.returncode == 1 and "未导入任何数据" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["企业.csv"]
+    assert run_cli("init", "--db", str(db)).returncode == 0
+    r = run_cli("load", str(bad), "--db", str(db))
+    assert r.returncode == 1 and db.exists()
