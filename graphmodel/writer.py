@@ -320,7 +320,10 @@ def write_survey(
                     old = normalise_record(nt, row)
                     hist.append(_history_row(nt, old, old["load_seq"], to=day))
             hist += [_marker_row(nt, k, seq, day, marker, to=None) for k in retire_now]
-            _create_rows(tx, history_label(nt), [k for k, _, _ in history_props(nt)], hist)
+            if hist and getattr(tx, "copy_rows", None):  # embedded: COPY, as for new records
+                tx.copy_rows(history_label(nt), "h_id", history_props(nt), hist)
+            else:
+                _create_rows(tx, history_label(nt), [k for k, _, _ in history_props(nt)], hist)
             for chunk in _chunks(h_to):
                 tx.run(f"UNWIND $rows AS r MATCH (h:{history_label(nt)} {{h_id: r.id}}) SET h.h_to = r.to",
                        {"rows": chunk})

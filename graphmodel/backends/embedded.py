@@ -115,30 +115,37 @@ class _LadybugTx:
         return path
 
     def copy_nodes(self, nt: NodeType, records: list[dict]) -> None:
-        kinds = {k: t for k, t, _ in all_props(nt)}
+        self.copy_rows(nt.label, nt.key, all_props(nt), records)
+
+    def copy_rows(self, label: str, key: str, props, records: list[dict]) -> None:
+        """New rows of `label` (primary key `key`; `props` as schema.all_props gives them), every
+        property present in each record (None when blank): history rows go this way too."""
+        if not records:
+            return
+        kinds = {k: t for k, t, _ in props}
         scalar = [k for k, t in kinds.items() if not t.endswith("[]")]
         listed = [k for k, t in kinds.items() if t.endswith("[]")]
         # csv.writer renders None as an empty cell (NULL), bool as True/False, a date
         # in ISO form and a float by repr — all as COPY reads them (tests/test_model.py).
-        path = self._csv(nt.label, scalar, map(operator.itemgetter(*scalar), records))
+        path = self._csv(label, scalar, map(operator.itemgetter(*scalar), records))
         cols = ", ".join(f"`{k}`" for k in scalar)
-        self.conn.execute(f"COPY {nt.label}({cols}) FROM '{_quote(path)}' (HEADER=true, PARALLEL=false)")
+        self.conn.execute(f"COPY {label}({cols}) FROM '{_quote(path)}' (HEADER=true, PARALLEL=false)")
         # List properties: COPY's list syntax cannot hold items with commas, so each goes
         # as one string joined by a separator no item contains, split again in the store.
         for k in listed:
-            items = [(r[nt.key], r[k]) for r in records if r[k]]
-            joined = [(key, _LIST_SEP.join(v)) for key, v in items]
+            items = [(r[key], r[k]) for r in records if r[k]]
+            joined = [(k_, _LIST_SEP.join(v)) for k_, v in items]
             if any(j.count(_LIST_SEP) != len(v) - 1 for (_, j), (_, v) in zip(joined, items)):
                 for i in range(0, len(items), 5000):  # an item holds the separator itself
                     self.conn.execute(
-                        f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.k}}) SET n.`{k}` = r.v",
-                        {"rows": [{"k": key, "v": v} for key, v in items[i: i + 5000]]},
+                        f"UNWIND $rows AS r MATCH (n:{label} {{`{key}`: r.k}}) SET n.`{k}` = r.v",
+                        {"rows": [{"k": k_, "v": v} for k_, v in items[i: i + 5000]]},
                     )
             elif joined:
-                path = self._csv(f"{nt.label}.{k}", ["k", "v"], joined)
+                path = self._csv(f"{label}.{k}", ["k", "v"], joined)
                 self.conn.execute(
                     f"LOAD WITH HEADERS (k STRING, v STRING) FROM '{_quote(path)}' (HEADER=true, PARALLEL=false) "
-                    f"MATCH (n:{nt.label} {{`{nt.key}`: k}}) SET n.`{k}` = string_split(v, $sep)",
+                    f"MATCH (n:{label} {{`{key}`: k}}) SET n.`{k}` = string_split(v, $sep)",
                     {"sep": _LIST_SEP},
                 )
 
