@@ -108,15 +108,7 @@ def test_office_workbook_validates_with_exit_0_without_a_mapping(ledgers, tmp_pa
 @pytest.mark.parametrize("kind", backends())
 def test_every_query_returns_what_the_plain_survey_gives(ledgers, tmp_path, request, kind):
     office, plain, survey, _ = ledgers
-    answers = []
-    for name, path in (("office", office), ("plain", plain)):
-        (tmp_path / name).mkdir()
-        t = empty_target(kind, request, tmp_path / name)
-        with t.open(write=True) as b:
-            out = load(path, b, source="郊区")  # no mapping
-            assert out.checked.ok
-            answers.append(_answers(b, survey))
-    (got, got_where), (want, want_where) = answers
+    (got, got_where), (want, want_where) = _load_both(office, plain, survey, kind, request, tmp_path)
     assert set(got) == set(CATALOGUE)
     differ = [q for q in CATALOGUE if got[q] != want[q]]
     assert not differ, {q: (len(got[q]), len(want[q])) for q in differ}
@@ -128,7 +120,8 @@ def test_every_query_returns_what_the_plain_survey_gives(ledgers, tmp_path, requ
         assert (sheet, row) == (SHEET_NAMES[TYPES[kind_]], plain_row + 3), (kind_, key)
 
 
-def _compare(office: Path, plain: Path, survey, kind: str, request, tmp_path: Path) -> tuple[dict, dict]:
+def _load_both(office: Path, plain: Path, survey, kind: str, request, tmp_path: Path) -> list[tuple[dict, dict]]:
+    """Each ledger into a store of its own, without a mapping: the answers of each."""
     answers = []
     for name, path in (("office", office), ("plain", plain)):
         (tmp_path / name).mkdir()
@@ -137,7 +130,12 @@ def _compare(office: Path, plain: Path, survey, kind: str, request, tmp_path: Pa
             out = load(path, b, source="郊区")  # no mapping
             assert out.checked.ok
             answers.append(_answers(b, survey))
-    return answers[0][0], answers[1][0]
+    return answers
+
+
+def _compare(office: Path, plain: Path, survey, kind: str, request, tmp_path: Path) -> tuple[dict, dict]:
+    (got, _), (want, _) = _load_both(office, plain, survey, kind, request, tmp_path)
+    return got, want
 
 
 def test_a_hazard_ledger_without_hazard_ids_loads_as_the_plain_one(tmp_path, request):

@@ -110,6 +110,15 @@ def run_pack(backend, recs) -> list[str]:
     return problems
 
 
+def load_ledger1(target, tmp_path) -> None:
+    """The first ledger, dated D1, into the target's store."""
+    g = target.open(write=True)
+    try:
+        load(write(tmp_path / "1.xlsx", ledger1()), g, source="荫营镇", survey_date=D1)
+    finally:
+        g.close()
+
+
 def rel_counts(backend) -> dict:
     return backend.counts()["relationships"]
 
@@ -310,11 +319,7 @@ def _decisions(path, rows):
 
 
 def test_merge_decisions_workbook(target, tmp_path):
-    g = target.open(write=True)
-    try:
-        load(write(tmp_path / "1.xlsx", ledger1()), g, source="荫营镇", survey_date=D1)
-    finally:
-        g.close()
+    load_ledger1(target, tmp_path)
     bad = _decisions(tmp_path / "bad.xlsx", [[P4, "", E5, "", 90, "", "是"], ["LS-没有-2", "", P5, "", 80, "", "是"]])
     r = sg(target, "merge", "--decisions", str(bad))
     assert r.returncode == 1 and "第 3 行" in r.stderr and "LS-没有-2" in r.stderr
@@ -394,11 +399,7 @@ def test_generated_provisional_parties_load_merge_and_match_the_truth(graph, tmp
 
 
 def test_the_briefing_marks_parties_without_a_uscc(target, tmp_path):
-    g = target.open(write=True)
-    try:
-        load(write(tmp_path / "1.xlsx", ledger1()), g, source="荫营镇", survey_date=D1)
-    finally:
-        g.close()
+    load_ledger1(target, tmp_path)
     out = tmp_path / "b9.md"
     r = sg(target, "brief", "B9", "--as-of", AS_OF.isoformat(), "--format", "md", "--out", str(out))
     assert r.returncode == 0, r.stderr
