@@ -1,6 +1,6 @@
 """Campaign history at scale (issue 11): four rounds of a generated survey on the embedded store.
 
-    python -m bench.bench_history [SIZE] [--seed S] [--rounds R] [--change 0.1] [--results NAME]
+    python -m bench.bench_history [SIZE] [--seed S] [--rounds R] [--change 0.1] [--results NAME] [--loads-only]
 
 Round 1 is `generate(SIZE, seed)`; each later round, a month later, changes one field of
 `change` of every sheet's records (hazards move along 未整改 → 整改中 → 已整改 → 已销号, other
@@ -15,6 +15,9 @@ sheets get one text field edited). Measured, in one process, on one store:
 - `diff`: `campaign.diff` over two rounds (round 2 → last), cold cache (goal: under 10 s);
 - storage: the store with history vs the snapshot store vs the ledgers (xlsx) it was loaded from;
   history rows per label.
+
+`--loads-only` stops after the loads (first, rounds, no-op reload, store size): a quick
+before/after of the round cost, e.g. on two checkouts in turn.
 
 Results: bench/results/history.json and a markdown table on stdout. The machine is shared:
 compare figures within one run (the load average is recorded).
@@ -75,7 +78,7 @@ def _pack(b, as_of) -> float:
     return round(best, 2)
 
 
-def run(size: int, seed: int, rounds: int, change: float) -> dict:
+def run(size: int, seed: int, rounds: int, change: float, loads_only: bool = False) -> dict:
     from graphmodel import states
     from graphmodel.backends import open_backend
     from graphmodel.schema import NODE_TYPES, history_label
@@ -98,7 +101,7 @@ def run(size: int, seed: int, rounds: int, change: float) -> dict:
     out: dict = {"size": size, "rows": rows, "rounds": rounds, "change": change, "changed_per_round": changed[1:]}
     try:
         ledger_bytes = 0
-        for i, recs in enumerate(ledgers, 1):  # the ledgers as a township sends them (no truth)
+        for i, recs in enumerate([] if loads_only else ledgers, 1):  # the ledgers as a township sends them
             s = gen.GeneratedSurvey(seed=seed, enterprises=size, as_of=days[i - 1], records=recs, _truth={})
             ledger_bytes += _size(gen.write_survey_files(s, work / f"ledger-{i}", format="xlsx")[0])
         db = work / "history.db"
@@ -121,6 +124,9 @@ def run(size: int, seed: int, rounds: int, change: float) -> dict:
         out["history_rows"] = {nt.label: b.read(f"MATCH (h:{history_label(nt)}) RETURN count(h) AS n").rows[0]["n"]
                                for nt in NODE_TYPES}
         b.close()
+        if loads_only:
+            out["store_bytes"] = _size(db)
+            return out
         snap = work / "snapshot.db"
         s = open_backend(str(snap), write=True, create=True)
         s.install_schema()
@@ -198,9 +204,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--change", type=float, default=0.1)
     ap.add_argument("--results", default="history")
+    ap.add_argument("--loads-only", action="store_true", help="only the loads: first, rounds, no-op reload")
     a = ap.parse_args()
     m = machine()
-    r = run(a.size, a.seed, a.rounds, a.change)
+    r = run(a.size, a.seed, a.rounds, a.change, a.loads_only)
+    if a.loads_only:
+        print(json.dumps({k: r[k] for k in ("first_load_s", "rounds_s", "round_vs_first", "reload_s", "store_bytes")}))
+        print(json.dumps({"load_average_after": os.getloadavg()}))
+        return
     save(a.results, {"machine": m, "runs": [r]})
     print(markdown(r))
     print(json.dumps({"load_average_after": os.getloadavg()}))

@@ -43,8 +43,8 @@ def machine() -> dict:
 def local_neo4j(heap: str | None = None):
     """A private Neo4j 5.26 for the run (NEO4J_URI from the environment wins).
 
-    A whole survey is one transaction, so the heap must hold its transaction state
-    (SITEGRAPH_BENCH_HEAP, SITEGRAPH_BENCH_TX_MEMORY)."""
+    A survey of more than 10,000 records is written in bounded batches (graphmodel/batched.py),
+    so the heap holds one batch's transaction state (SITEGRAPH_BENCH_HEAP, SITEGRAPH_BENCH_TX_MEMORY)."""
     heap = heap or os.environ.get("SITEGRAPH_BENCH_HEAP", "8g")
     # the transaction memory pool (default 70 % of the heap); 0 = bounded by the heap only
     tx_memory = os.environ.get("SITEGRAPH_BENCH_TX_MEMORY")

@@ -15,7 +15,7 @@ import typer
 from graphmodel.errors import SitegraphError
 
 from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, backend, check_writable, err, make_parents, write_text_atomic,
-                     writing)
+                     t, writing)
 
 
 def register(app: typer.Typer) -> None:
@@ -104,6 +104,10 @@ def brief(
     what = (f"{brief_.target.kind_zh} {brief_.target.id} {brief_.target.name}：建筑 {s['buildings']}，租赁 {s['tenancies']}，"
             f"责任链断点 {s['breaks']}，未整改隐患 {s['open_hazards']}（重大 {s['open_major']}，逾期 {s['overdue']}）"
             + (f"，查询包发现 {s['findings']}" if s["findings"] is not None else ""))
+    what = t(what, f"{brief_.target.kind} {brief_.target.id} {brief_.target.name}: buildings {s['buildings']}, "
+                   f"tenancies {s['tenancies']}, chain breaks {s['breaks']}, open hazards {s['open_hazards']} "
+                   f"(major {s['open_major']}, overdue {s['overdue']})"
+                   + (f", pack findings {s['findings']}" if s["findings"] is not None else ""))
     if brief_.findings_note:
         err(f"注意 / note: {brief_.findings_note}")
     if out is not None and str(out) == "-":
@@ -117,7 +121,8 @@ def brief(
     make_parents(path, what=("简报", "briefing"))
     with writing(path, ("简报", "briefing")):
         write_text_atomic(path, text)
-    err(f"已生成简报 / briefing written: {path}（{time.perf_counter() - t0:.1f} 秒）")
+    secs = time.perf_counter() - t0
+    err(t(f"已生成简报 / briefing written: {path}（{secs:.1f} 秒）", f"briefing written: {path} ({secs:.1f} s)"))
     err(f"  {what}")
     if not include_personal:
         err("  个人信息已隐去（--include-personal 显示）/ personal data hidden")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 import errno
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -89,11 +90,31 @@ class RowFormat(str, enum.Enum):
     csv = "csv"
 
 
+# Free space an embedded write needs at the least: below it LadybugDB's write-ahead log can hit a
+# full disk inside the engine, which aborts the process ("terminate called …") instead of raising.
+DB_MIN_FREE = 4 * 1024 * 1024
+
+
 def check_db_writable(db: str | None) -> None:
     """An embedded store to be written: its folder must exist and take new files (the store,
-    its lock and its write copy live beside it); the path must not be a folder."""
+    its lock and its write copy live beside it); the path must not be a folder; the disk must
+    have DB_MIN_FREE bytes free."""
     path = db or default_db_path()
     check_writable(path, create_parents=False, what=("数据库", "database"))
+    try:
+        free = shutil.disk_usage(Path(path).absolute().parent).free
+    except OSError:
+        return
+    if free < DB_MIN_FREE:
+        raise FileSystemError(t(f"无法写入数据库 {path}：磁盘空间不足（剩 {free // 1024} KB，至少需要 {DB_MIN_FREE // 2**20} MB）",
+                                f"cannot write database {path}: no space left on the device ({free // 1024} KB free, "
+                                f"{DB_MIN_FREE // 2**20} MB needed at the least)"))
+
+
+def _no_space(e: BaseException) -> bool:
+    """A store's write failed because the disk is full (the engine says so only in its text)."""
+    return (isinstance(e, OSError) and e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))) or (
+        not isinstance(e, OSError) and "No space left on device" in str(e))
 
 
 @contextmanager
@@ -105,10 +126,13 @@ def backend(db: str | None, neo4j: str | None, *, write: bool = False, create: b
     b = open_backend(db, neo4j, write=write, create=create)
     try:
         yield b
-    except BaseException:
+    except BaseException as e:
         if new_store:  # a store this command created for a load that failed: leave nothing behind
             b.close()
             _remove_store(path)
+        if write and not neo4j and _no_space(e):  # not an internal error: the user can free space
+            raise fs_error(OSError(errno.ENOSPC, "no space left on device"), db or default_db_path(),
+                           ("数据库", "database")) from None
         raise
     finally:
         b.close()
@@ -132,9 +156,23 @@ def parse_kv(params: list[str] | None) -> dict[str, str]:
     return out
 
 
+# "中文 / English" on one line: a Chinese part, " / " (or "？/ "), then English only (no CJK, no
+# full-width signs). Messages from the store and the loaders are written so; --lang en keeps the English.
+_BILINGUAL = re.compile(r"^(?P<lead>\s*)(?P<zh>.*?[\u3000-\u9fff\uff00-\uffef].*?) ?/ (?P<en>[^\u3000-\u9fff\uff00-\uffef]+)$")
+
+
+def in_lang(msg: str) -> str:
+    """The message for this run's language: under --lang en, each "中文 / English" line keeps only
+    its English part (the default keeps both, Chinese first); other lines are left as they are."""
+    if _LANG["value"] is not Lang.en:
+        return msg
+    return "\n".join(m.group("lead") + m.group("en") if (m := _BILINGUAL.match(line)) else line
+                     for line in msg.split("\n"))
+
+
 def err(msg: str) -> None:
     """A message for people: stderr, so that stdout stays clean for json/csv."""
-    print(msg, file=sys.stderr)
+    print(in_lang(msg), file=sys.stderr)
 
 
 def fail(msg: str) -> None:
@@ -315,4 +353,4 @@ def emit_text(text: str, out: "str | os.PathLike | None", newline: bool = True) 
     make_parents(out)
     with writing(out):
         write_text_atomic(out, text)
-    err(f"已写入 / written: {out}")
+    err(t(f"已写入 / written: {out}", f"written: {out}"))

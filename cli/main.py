@@ -15,7 +15,7 @@ import typer
 
 from graphmodel.errors import SitegraphError
 
-from .common import FileSystemError, Lang, fs_error, set_lang, t
+from .common import FileSystemError, Lang, fs_error, in_lang, set_lang, t
 
 # -h everywhere: subcommands inherit the root context's help option names.
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -221,6 +221,18 @@ def _chinese_help() -> None:
                          ("COMMANDS_PANEL_TITLE", "命令 Commands")):
             if hasattr(rich_utils, name):
                 setattr(rich_utils, name, zh)
+        try:  # the help's usage line in Chinese too, as in usage errors ("用法：sitegraph [选项] 命令")
+            from typer._click.formatting import HelpFormatter
+
+            plain_usage = HelpFormatter.write_usage
+
+            def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+                args = args.replace("[OPTIONS]", "[选项]").replace("COMMAND [ARGS]", "命令 [参数]")
+                plain_usage(self, prog, args, "用法：" if prefix is None else prefix)
+
+            HelpFormatter.write_usage = write_usage
+        except (ImportError, AttributeError):  # pragma: no cover - another typer
+            pass
 
 
 def _is_fs_error(e: OSError) -> bool:
@@ -248,7 +260,7 @@ def main() -> None:
     except SitegraphError as e:
         if debug:
             raise
-        print(f"{prefix}{e}", file=sys.stderr)
+        print(f"{prefix}{in_lang(str(e))}", file=sys.stderr)  # --lang en: the English of "中文 / English"
         if isinstance(e, FileSystemError):  # a write cut short (a zip) fails again at exit: said once is enough
             sys.unraisablehook = lambda _: None
         sys.exit(1)

@@ -20,7 +20,7 @@ from queries import runner
 from queries.catalogue import CATEGORY_EN, SEVERITY_EN, QuerySpec
 
 from .common import (DbOpt, Lang, LangOpt, Neo4jOpt, ParamOpt, TableFormat, WideOpt, backend, check_writable,
-                     emit_text, empty_graph_note, err, make_parents, parse_kv, write_text_atomic, writing)
+                     emit_text, empty_graph_note, err, make_parents, parse_kv, t, write_text_atomic, writing)
 from .render import cell_text, console_for, print_table, to_csv, to_json, write_csv
 
 query_app = typer.Typer(
@@ -276,20 +276,24 @@ def run(
         else:
             with writing(out):
                 _write_query_csv(out, res, lang, where)
-            err(f"已写入 / written: {out}（说明 / notes: {out.name}.meta.json）")
+            err(t(f"已写入 / written: {out}（说明 / notes: {out.name}.meta.json）",
+                  f"written: {out} (notes: {out.name}.meta.json)"))
     elif fmt is RunFormat.xlsx:
         path = out or Path(f"{spec.id}.xlsx")
         make_parents(path)
         with writing(path):
             write_pack_workbook(path, [res], lang, where=where)
-        err(f"已写入 / written: {path}")
+        err(t(f"已写入 / written: {path}", f"written: {path}"))
     else:
         labels = _labels(res, lang)  # coded values by their Chinese labels, as in the exports
         shown = [{k: label_value(v, labels.get(k, {})) for k, v in r.items()} for r in res.rows] if labels else res.rows
         _print_rows(names, headers, shown, f"{spec.id}  {_title(res.spec, lang)}", keys=res.spec.key_columns,
                     wide=wide)
     hidden = f"；{_personal_note(res)}" if res.hidden_personal else ""
-    err(f"{len(res.rows)} 行 / rows（{res.backend}，{res.elapsed_s:.2f} 秒，参数 {_params_text(res.params)}）{hidden}")
+    hidden_en = f"; personal data left out ({', '.join(res.spec.personal_columns)})" if res.hidden_personal else ""
+    err(t(f"{len(res.rows)} 行 / rows（{res.backend}，{res.elapsed_s:.2f} 秒，参数 {_params_text(res.params)}）{hidden}",
+          f"{len(res.rows)} rows ({res.backend}, {res.elapsed_s:.2f} s, parameters "
+          f"{_params_text(res.params).replace('无 / none', 'none')}){hidden_en}"))
 
 
 def _format_for(format: RunFormat, out: Path | None) -> RunFormat:
@@ -340,7 +344,7 @@ def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal
         err(f"  {n:>2}/{total} {spec.id}")
 
     with backend(db, neo4j) as live, _state(live, day) as b:
-        err(f"运行全部查询 / running the pack on {b.kind} {b.location}")
+        err(t(f"运行全部查询 / running the pack on {b.kind} {b.location}", f"running the pack on {b.kind} {b.location}"))
         runs = runner.run_all(b, params, include_personal, progress=progress)
         where = f"{b.kind} {b.location}"
     summary = [{"id": r.spec.id, "title_zh": r.spec.title_zh, "title_en": r.spec.title_en,
@@ -355,7 +359,7 @@ def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal
         title_key = "title_en" if lang is Lang.en else "title_zh"
         headers = (["id", "title", "severity", "rows", "seconds"] if lang is Lang.en
                    else ["编号", "名称", "严重程度", "行数", "耗时(秒)"])
-        _print_rows(["id", title_key, "severity", "rows", "seconds"], headers, summary, "查询包运行结果 / the pack",
+        _print_rows(["id", title_key, "severity", "rows", "seconds"], headers, summary, t("查询包运行结果 / the pack", "the pack"),
                     keys=("id", "severity"), wide=wide)
     total = sum(s["rows"] for s in summary)
     err(f"{len(runs)} 个查询，共 {total} 行 / {len(runs)} queries, {total} rows")
@@ -365,7 +369,7 @@ def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal
     path = out / WORKBOOK_NAME
     with writing(path):
         write_pack_workbook(path, runs, lang, where=where)
-    err(f"已写入 / written: {path}")
+    err(t(f"已写入 / written: {path}", f"written: {path}"))
     if format in (RunFormat.json, RunFormat.csv):
         for r in runs:
             f = out / f"{r.spec.id}.{format.value}"
@@ -375,7 +379,8 @@ def _run_all(params: dict, format: RunFormat, out: Path | None, include_personal
             else:
                 with writing(f):
                     _write_query_csv(f, r, lang, where)
-        err(f"每个查询另存一个 {format.value} 文件 / one {format.value} file per query in {out}")
+        err(t(f"每个查询另存一个 {format.value} 文件 / one {format.value} file per query in {out}",
+              f"one {format.value} file per query in {out}"))
 
 
 SEVERITY_TAB = {"重大": "C00000", "较大": "ED7D31", "一般": "FFC000", "统计": "A5A5A5"}

@@ -246,11 +246,12 @@ def print_pdf(html: str, out: Path, chromium: str, timeout: float = 300) -> None
 # --------------------------------------------------------------------------------------
 
 def write_xlsx(rep: Report, path: Path) -> None:
-    """汇总 per county, 通报候选, 趋势, one sheet per list, 说明 — Chinese names and headers,
-    fitted widths, filters and frozen headers (loaders.excel.Book)."""
-    from loaders.excel import Book, Col
+    """汇总 (every sheet, linked), 说明, the figures per county, 通报候选, 趋势, one sheet per
+    list — Chinese names and headers, fitted widths, filters and frozen headers (loaders.excel.Book)."""
+    from loaders.excel import Book, Col, Link
 
     book = Book(lang="zh")
+    index = book.sheet("汇总")
     notes = book.sheet("说明")
     figure_cols = [Col("level", "层级"), Col("county", "县区"), Col("township", "乡镇街道")]
     for t in rep.tables:
@@ -306,6 +307,12 @@ def write_xlsx(rep: Report, path: Path) -> None:
                                                           if len(rows) < len(part.rows) else "")
         book.add_table(part.spec.title_zh, cols, rows, print_title=title)
     book.write_notes(notes, cover_items(rep))
+    # 汇总: one row per sheet, its name a link to it, what it holds (its print title) and its rows
+    contents = [{"sheet": Link(ws.title, ws.title), "what": ws.oddHeader.center.text.replace("&&", "&"),
+                 "rows": max(ws.max_row - 1, 0)} for ws in book.wb.worksheets if ws is not index]
+    book.write_table(index, [Col("sheet", "工作表"), Col("what", "内容"), Col("rows", "行数")], contents,
+                     print_title=f"督导通报 汇总（截至 {rep.as_of}）")
+    book.set_active(index)
     book.save(path)
 
 

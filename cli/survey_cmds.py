@@ -112,7 +112,7 @@ def _write_report(path: Path, problems, lang: str, ledger: Path | None = None) -
                   {"generator": f"sitegraph {version('sitegraph')}", "format": "CSV, UTF-8 with BOM, header on line 1",
                    "ledger": str(ledger) if ledger else None, "checked_at": now,
                    "errors": n_err, "warnings": len(problems) - n_err})
-    err(f"问题清单已写入 / problem list written: {path}")
+    err(t(f"问题清单已写入 / problem list written: {path}", f"problem list written: {path}"))
 
 
 def _summary(checked, lang: str) -> str:
@@ -223,7 +223,8 @@ def validate(
         else:
             with ctx as b:
                 checked = check(path, b, source=source, progress=on_read, strict=strict, mapping=mp)
-                err(f"引用已对照图谱核对 / references checked against {b.kind} {b.location}")
+                err(t(f"引用已对照图谱核对 / references checked against {b.kind} {b.location}",
+                      f"references checked against {b.kind} {b.location}"))
     _show(checked, lg, format, stderr=False)
     if report:
         with writing(report, ("问题清单", "problem list")):
@@ -362,8 +363,8 @@ def loads(
     lang: LangOpt = Lang.zh,
     format: Annotated[TableFormat, typer.Option("--format", "-f", help="table 或 json")] = TableFormat.table,
 ) -> None:
-    """列出历次导入：编号、来源、调查日期、导入时间、文件、新增/更新/未变/退出 /
-    list the loads: id, source, survey date, load time, files, created/updated/unchanged/retired."""
+    """列出历次导入：编号、来源、调查日期、导入时间、文件、新增/更新/位置变化/未变/退出 /
+    list the loads: id, source, survey date, load time, files, created/updated/moved/unchanged/retired."""
     from graphmodel.schema import SCHEMA_VERSION
     from graphmodel.writer import list_loads
 
@@ -385,27 +386,26 @@ def loads(
     if format is TableFormat.json:
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return
-    from rich.markup import escape
-    from rich.table import Table
+    from .render import print_table
 
     en = lang.value == "en"
-    table = Table(title=("导入记录（导入时间为 UTC）" if not en else "loads (load time in UTC)"), header_style="bold")
-    for head, right, nowrap in ((("序号", "#"), True, True), (("导入批次", "load id"), False, True),
-                                (("来源", "source"), False, False), (("调查日期", "survey date"), False, True),
-                                (("导入时间", "loaded at"), False, True), (("文件", "files"), False, False),
-                                (("新增/更新/未变/退出", "created/updated/unchanged/retired"), True, False)):
-        table.add_column(head[1] if en else head[0], justify="right" if right else "left", no_wrap=nowrap,
-                         overflow="fold")
+    cols = ("seq", "load_id", "source", "survey_date", "loaded_at", "files", "counts")
+    heads = (("#", "load id", "source", "survey date", "loaded at", "files", "created/updated/moved/unchanged/retired")
+             if en else ("序号", "导入批次", "来源", "调查日期", "导入时间", "文件", "新增/更新/位置变化/未变/退出"))
+    shown = []
     for r in out:
-        counts = f"{r['created']}/{r['updated']}/{r['unchanged']}/{r['retired']}"
+        counts = f"{r['created']}/{r['updated']}/{r['moved']}/{r['unchanged']}/{r['retired']}"
         if r["late"]:
             counts += f" {'late' if en else '补录'} {r['late']}"
         if r["readded"]:
             counts += f" {'re-added' if en else '恢复'} {r['readded']}"
         at = (r["loaded_at"] or "")[:16].replace("T", " ")  # to the minute; the JSON keeps the full time
-        table.add_row(*(escape(str(x)) for x in (r["seq"], r["load_id"], r["source"], r["survey_date"] or "", at,
-                                                 "、".join(r["files"]), counts)))
-    _console(False).print(table)
+        shown.append({"seq": r["seq"], "load_id": r["load_id"], "source": r["source"],
+                      "survey_date": r["survey_date"] or "", "loaded_at": at, "files": "、".join(r["files"]),
+                      "counts": counts})
+    # ids, the source, dates and counts never wrap; file names are cut with "…" when the terminal is narrow
+    print_table(cols, shown, heads, title=("导入记录（导入时间为 UTC）" if not en else "loads (load time in UTC)"),
+                keys=("seq", "load_id", "source", "survey_date", "loaded_at", "counts"))
     if not out:
         err(t("还没有导入记录", "no loads yet"))
 
@@ -435,7 +435,7 @@ def template(
         check_writable(out, folder=True, what=("模板文件夹", "template folder"))
     files = write_template(out, format.value, english_headers=english_headers, mapping=mp)
     for f in files:
-        err(f"已写入 / written: {f}")
+        err(t(f"已写入 / written: {f}", f"written: {f}"))
 
 
 def generate(
@@ -472,7 +472,7 @@ def generate(
 
         make_parents(out, folder=True)
         for f in write_rounds(out, generate_rounds(enterprises, seed, rounds, change), seed, format=format.value):
-            err(f"已写入 / written: {f}")
+            err(t(f"已写入 / written: {f}", f"written: {f}"))
         err(f"已生成 {rounds} 轮台账，导入顺序见 {out / 'rounds.json'} / {rounds} rounds; load order in rounds.json")
         return
     survey = gen.generate(enterprises, seed, duplicates=duplicates, provisional=provisional)
@@ -483,5 +483,6 @@ def generate(
 
         written = list(written or []) + gen.write_survey_files(later_ledger(survey), out / "取得代码", format=format.value)
     for f in written or []:
-        err(f"已写入 / written: {f}")
-    err(f"已生成 {enterprises} 家企业的合成台账：{out} / generated a survey of {enterprises} enterprises in {out}")
+        err(t(f"已写入 / written: {f}", f"written: {f}"))
+    err(t(f"已生成 {enterprises} 家企业的合成台账：{out} / generated a survey of {enterprises} enterprises in {out}",
+          f"generated a survey of {enterprises} enterprises in {out}"))

@@ -143,11 +143,11 @@ def stmt_any(nt: NodeType) -> str:
     return f"MATCH (n:{nt.label}) RETURN n.`{nt.key}` AS k LIMIT 1"
 
 
-def _sets(nt: NodeType, null_keys: frozenset[str]) -> str:
+def _sets(nt: NodeType, null_keys: frozenset[str], only: Iterable[str] | None = None) -> str:
     # A column that is blank in every row of a batch is written as a literal NULL:
     # Ladybug infers parameter types from the values and cannot type an all-null one.
     return ", ".join(f"n.`{k}` = NULL" if k in null_keys else f"n.`{k}` = r.`{k}`"
-                     for k in _props(nt) if k != nt.key)
+                     for k in (_props(nt) if only is None else only) if k != nt.key)
 
 
 def stmt_create(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
@@ -156,8 +156,35 @@ def stmt_create(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
     return f"UNWIND $rows AS r CREATE (n:{nt.label} {{{props}}})"
 
 
-def stmt_update(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
-    return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys)}"
+def stmt_update(nt: NodeType, null_keys: frozenset[str] = frozenset(), only: Iterable[str] | None = None) -> str:
+    """SET every stored property of the matched node, or those of `only`."""
+    return f"UNWIND $rows AS r MATCH (n:{nt.label} {{`{nt.key}`: r.`{nt.key}`}}) SET {_sets(nt, null_keys, only)}"
+
+
+def _update_batches(nt: NodeType, changed: list[dict], olds: dict) -> list[tuple[tuple[str, ...], list[dict]]]:
+    """Changed records as (properties to SET, rows of the key and those properties), grouped
+    by the properties that differ from the stored version `olds[key]`: a round edits one or two
+    fields of a record, and Ladybug's cost (parameter typing, the write, the pages the file
+    grows by) follows what is sent. Beyond `_MAX_GROUPS` groups the rest share one statement
+    setting the union of what differs among them."""
+    groups: dict[tuple[str, ...], list[dict]] = {}
+    keys = _props(nt)
+    for r in changed:
+        o = olds[r[nt.key]]
+        groups.setdefault(tuple(k for k in keys if r[k] != o[k]), []).append(r)
+    ordered = sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    if len(ordered) > _MAX_GROUPS:
+        rest = ordered[_MAX_GROUPS - 1:]
+        union = set().union(*(set(props) for props, _ in rest))
+        ordered = ordered[:_MAX_GROUPS - 1] + [(tuple(k for k in keys if k in union), [r for _, rs in rest for r in rs])]
+    out = []
+    for props, rs in ordered:
+        cols = (nt.key, *props)
+        out += [(props, [{k: r[k] for k in cols} for r in chunk]) for chunk in _chunks(rs)]
+    return out
+
+
+_MAX_GROUPS = 12
 
 
 def stmt_update_provenance(nt: NodeType, null_keys: frozenset[str] = frozenset()) -> str:
@@ -267,8 +294,8 @@ def write_survey(
         report = LoadReport(load_id=load_id, loaded_at=loaded_at, source=source, survey_date=day, load_seq=seq)
         stamp = {"source": source, "load_id": load_id, "loaded_at": loaded_at, "survey_date": day, "load_seq": seq}
         marker = {"source": source, "load_id": load_id, "loaded_at": loaded_at, "src_file": ", ".join(files) or None}
-        touched: dict[str, list[dict]] = {}
-        replaced: dict[str, list] = {}
+        touched: dict[str, list[dict]] = {}  # label -> new records (all their relationships drawn)
+        replaced: dict[str, tuple[list[dict], dict]] = {}  # label -> (changed records, their stored versions)
         gone: dict[str, list] = {}
         for nt in NODE_TYPES:
             if nt.label not in records:
@@ -314,10 +341,11 @@ def write_survey(
             if prune:
                 gone[nt.label] = retire_now
             h_to = [{"id": i, "to": d} for i, d in plan.ends.items()]
+            olds: dict = {}  # key -> the stored version a change supersedes
             # the current versions that an update or a retirement supersedes go to history first
             for chunk in _chunks([r[nt.key] for r in changed] + retire_now):
                 for row in tx.run(stmt_fetch(nt), {"keys": chunk}):
-                    old = normalise_record(nt, row)
+                    old = olds[row[nt.key]] = normalise_record(nt, row)
                     hist.append(_history_row(nt, old, old["load_seq"], to=day))
             hist += [_marker_row(nt, k, seq, day, marker, to=None) for k in retire_now]
             if hist and getattr(tx, "copy_rows", None):  # embedded: COPY, as for new records
@@ -339,8 +367,12 @@ def write_survey(
                     done += len(chunk)
                     if progress:
                         progress(nt.label, done, len(new) + len(changed))
-            for chunk in _chunks(changed):
-                tx.run(stmt_update(nt, _null_keys(tx, chunk)), {"rows": _param_rows(tx, chunk)})
+            if getattr(tx, "sets_changed_only", False):  # embedded: only what differs
+                batches = _update_batches(nt, changed, olds)
+            else:  # Neo4j: one statement text per label keeps its plan cache warm
+                batches = [(None, chunk) for chunk in _chunks(changed)]
+            for only, chunk in batches:
+                tx.run(stmt_update(nt, _null_keys(tx, chunk), only), {"rows": _param_rows(tx, chunk)})
                 done += len(chunk)
                 if progress:
                     progress(nt.label, done, len(new) + len(changed))
@@ -350,8 +382,8 @@ def write_survey(
             for chunk in _chunks([{k: r[k] for k in prov} for r in moved]):
                 tx.run(stmt_update_provenance(nt, _null_keys(tx, chunk)), {"rows": _param_rows(tx, chunk)})
             rep.created, rep.updated, rep.moved = len(new) - rep.readded, len(changed), len(moved)
-            touched[nt.label] = new + changed
-            replaced[nt.label] = [r[nt.key] for r in changed]
+            touched[nt.label] = new
+            replaced[nt.label] = (changed, olds)
         if merges:
             from .parties import apply_merges
 
@@ -363,13 +395,18 @@ def write_survey(
                 for chunk in _chunks(keys):
                     tx.run(stmt_prune(NODES[label]), {"keys": chunk})
         # Relationships after all nodes exist: redraw those of new and changed records.
+        # A changed record's relationships of one type are redrawn only when the column that
+        # draws them changed: the others are already what its values say.
         for rel in REL_TYPES:
             if rel.owner not in touched:
                 continue
-            for chunk in _chunks(replaced[rel.owner]):
+            col, okey = NODES[rel.owner].column(rel.column).key, NODES[rel.owner].key
+            upd, prev = replaced[rel.owner]
+            again = [r for r in upd if r[col] != prev[r[okey]][col]]
+            for chunk in _chunks([r[okey] for r in again]):
                 for row in tx.run(stmt_delete_rels(rel), {"keys": chunk}):
                     report.relationships_deleted += int(row["c"])
-            pairs = _rel_pairs(rel, touched[rel.owner])
+            pairs = _rel_pairs(rel, touched[rel.owner] + again)
             batches = [pairs] if (pairs and hasattr(tx, "copy_rels")) else list(_chunks(pairs))
             for chunk in batches:
                 if hasattr(tx, "copy_rels"):
@@ -390,7 +427,8 @@ def write_survey(
         }])
         return report
 
-    return backend.write(work)
+    batched = getattr(backend, "write_batched", None)  # Neo4j: bounded batches (graphmodel/batched.py)
+    return batched(work, sum(len(v) for v in records.values())) if batched else backend.write(work)
 
 
 # --- history (docs/design/history.md §4–§5) -----------------------------------------------
@@ -402,30 +440,53 @@ STMT_NEXT_SEQ = (f"MERGE (m:{META_LABEL} {{name: 'loads'}}) ON CREATE SET m.last
 _POSITION = ("src_file", "src_sheet", "src_row")  # source is part of the content hash
 
 
+@lru_cache(maxsize=None)
+def _hash_keys(label: str) -> tuple[str, ...]:
+    return tuple(sorted(NODES[label].data_keys))
+
+
 def record_hash(nt: NodeType, rec: dict) -> str:
     """content_hash of a normalised record: its ledger and derived values and its source."""
-    return history.content_hash(rec, nt.data_keys, rec.get("source"))
+    return history.content_hash(rec, _hash_keys(nt.label), rec.get("source"))
 
 
 def _timelines(tx: Tx, nt: NodeType) -> tuple[dict[str, list[history.Entry]], dict[str, tuple]]:
     """Every key's timeline from the light columns of the current and history tables,
-    and the position (file, sheet, row) of each current node. Empty tables are not scanned."""
+    and the position (file, sheet, row) of each current node. Empty tables are not scanned.
+    A backend with `tuples` (embedded) gives rows as plain lists: no dict per row."""
+    def fetch(q: str, cols: tuple[str, ...]) -> list:
+        if hasattr(tx, "tuples"):
+            return tx.tuples(q)
+        return [tuple(r[c] for c in cols) for r in tx.run(q)]
+
+    Entry, VERSION = history.Entry, history.VERSION
     tls: dict[str, list[history.Entry]] = {}
     position: dict[str, tuple] = {}
     if tx.run(stmt_any(nt)):
-        for r in tx.run(f"MATCH (n:{nt.label}) RETURN n.`{nt.key}` AS k, n.content_hash AS h, n.survey_date AS d, "
-                        f"n.load_seq AS s, n.source AS src, n.src_file AS f, n.src_sheet AS sh, n.src_row AS r"):
-            tls[r["k"]] = [history.Entry(_as_date(r["d"]), int(r["s"]), history.VERSION, r["h"], r["src"])]
-            position[r["k"]] = (r["f"], r["sh"], r["r"])
-    h = history_label(nt)
-    if tx.run(f"MATCH (n:{h}) RETURN n.h_id AS k LIMIT 1"):
-        for r in tx.run(f"MATCH (n:{h}) RETURN n.h_key AS k, n.h_id AS id, n.survey_date AS d, n.load_seq AS s, "
-                        f"n.h_kind AS kind, n.content_hash AS h, n.source AS src, n.h_to AS t"):
-            tls.setdefault(r["k"], []).append(history.Entry(
-                _as_date(r["d"]), int(r["s"]), r["kind"], r["h"], r["src"], r["id"], _as_date(r["t"])))
-    for k in tls:
-        tls[k] = history.sort_timeline(tls[k])
+        for k, h, d, s, src, f, sh, r in fetch(
+                f"MATCH (n:{nt.label}) RETURN n.`{nt.key}` AS k, n.content_hash AS h, n.survey_date AS d, "
+                f"n.load_seq AS s, n.source AS src, n.src_file AS f, n.src_sheet AS sh, n.src_row AS r",
+                ("k", "h", "d", "s", "src", "f", "sh", "r")):
+            tls[k] = [Entry(_as_date(d), int(s), VERSION, h, src)]
+            position[k] = (f, sh, r)
+    hl = history_label(nt)
+    if tx.run(f"MATCH (n:{hl}) RETURN n.h_id AS k LIMIT 1"):
+        for k, i, d, s, kind, h, src, t in fetch(
+                f"MATCH (n:{hl}) RETURN n.h_key AS k, n.h_id AS id, n.survey_date AS d, n.load_seq AS s, "
+                f"n.h_kind AS kind, n.content_hash AS h, n.source AS src, n.h_to AS t",
+                ("k", "id", "d", "s", "kind", "h", "src", "t")):
+            tl = tls.get(k)
+            if tl is None:
+                tl = tls[k] = []
+            tl.append(Entry(_as_date(d), int(s), kind, h, src, i, _as_date(t)))
+        for k, tl in tls.items():  # only keys with history have more than one entry
+            if len(tl) > 1:
+                tl.sort(key=_entry_order)
     return tls, position
+
+
+def _entry_order(e: history.Entry) -> tuple:
+    return (e.survey_date, e.load_seq)
 
 
 def _history_row(nt: NodeType, rec: dict, seq: int, *, to: dt.date | None) -> dict:

@@ -44,7 +44,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_WIDTH = 50  # widest column, in Excel character units; longer text wraps
 MIN_WIDTH = 6
 FILTER_BUTTON = 2  # room for the autofilter arrow beside a header
-LINE_HEIGHT = 15.0  # points per line of 11-point text
+# points per line of wrapped 11-point text: a CJK font (Noto Sans CJK, DengXian) takes ~1.45 em a line,
+# so 15 pt (Calibri) cut the last line off in LibreOffice; 17 pt shows every line in both
+LINE_HEIGHT = 17.0
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 HEADER_FILL = "D9E1F2"

@@ -67,6 +67,10 @@ REFERENCE_DATE = dt.date(2025, 1, 15)
 SRC_FILE = "survey.xlsx"
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 MIN_ENTERPRISES = 20
+# Disjoint parts (generate(part=k)): ids numbered from k·PART_STRIDE, USCCs "M" + PART_SERIES[k-1] + ….
+PART_SERIES = "BCDEFGHJKLNPQRTUWXY"
+MAX_PARTS = len(PART_SERIES)
+PART_STRIDE = 1_000_000
 
 # How careful an enterprise is: P(a duty is done), P(a violation is present).
 CARE_DONE = (0.97, 0.82, 0.5)
@@ -99,7 +103,7 @@ class GeneratedSurvey:
 
 
 def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None, version: int = 2,
-             duplicates: float = 0.0, provisional: float = 0.0) -> GeneratedSurvey:
+             duplicates: float = 0.0, provisional: float = 0.0, part: int = 0) -> GeneratedSurvey:
     """A valid survey of `enterprises` enterprises, the same for the same seed.
 
     `as_of` (default REFERENCE_DATE) only changes the truth, never the records.
@@ -112,12 +116,22 @@ def generate(enterprises: int = 300, seed: int = 1, as_of: dt.date | None = None
     second time under a variant name (`_Generator.plant_duplicates`), in a last pass with its own
     random stream; the pairs are in the truth's "duplicates". `provisional` (a share of
     `enterprises`, default none; version 2) turns that many parties into parties without a USCC
-    of every 主体类型 (loaders/generate_parties.py), in a pass with its own random stream."""
+    of every 主体类型 (loaders/generate_parties.py), in a pass with its own random stream.
+    `part` (default 0: the survey as always) makes one of several disjoint surveys that load into
+    one store, as a province loads county by county: part k in 1..MAX_PARTS numbers every id from
+    k·PART_STRIDE and draws its USCCs from a series of its own ("M" and a letter other than the "A"
+    of part 0), so no two parts share a key."""
     if enterprises < MIN_ENTERPRISES:
         raise ValueError(f"at least {MIN_ENTERPRISES} enterprises are needed, got {enterprises}")
     if version not in (1, 2):
         raise ValueError(f"survey format version 1 or 2, got {version}")
+    if not 0 <= part <= MAX_PARTS:
+        raise ValueError(f"part 0 to {MAX_PARTS}, got {part}")
+    if part and (duplicates or provisional):  # their codes (临时编码, typos) are not numbered by part
+        raise ValueError("part cannot be combined with duplicates or provisional parties")
     g = _Generator(enterprises, seed, version, duplicates)
+    if part:
+        g.part = part
     g.provisional = provisional if version >= 2 else 0.0
     # Hundreds of thousands of small acyclic dicts: the cyclic GC would only rescan them.
     was_enabled = gc.isenabled()
@@ -168,6 +182,7 @@ class _Generator:
     def __init__(self, n: int, seed: int, version: int = 2, duplicates: float = 0.0):
         self.n, self.seed, self.version = n, seed, version
         self.duplicates, self.planted = duplicates, []
+        self.part = 0  # generate(part=k): a disjoint part of a larger survey
         self.rng = random.Random(seed)
         self.records: dict[str, list[dict]] = {nt.label: [] for nt in NODE_TYPES}
         self.templates = {nt.label: dict.fromkeys(c.key for c in nt.columns) for nt in NODE_TYPES}
@@ -227,6 +242,10 @@ class _Generator:
 
     def next_id(self, kind: str) -> int:
         self.seq[kind] = self.seq.get(kind, 0) + 1
+        if self.part:  # part k: ids k·PART_STRIDE + 1 …, never those of another part
+            if self.seq[kind] >= PART_STRIDE:
+                raise ValueError(f"more than {PART_STRIDE - 1} {kind} ids in one part")
+            return self.part * PART_STRIDE + self.seq[kind]
         return self.seq[kind]
 
     def duty(self, care: int, where: tuple[str, str], p: float | None = None) -> bool | None:
@@ -260,7 +279,9 @@ class _Generator:
     def uscc(self, county: County, wrong: bool) -> str:
         area = CITY_CODE if self.chance(0.15) else county.code
         while True:
-            if self.chance(0.8):  # codes issued since 2015: MA + 6 characters
+            if self.part:  # a disjoint part: its own series, never a code of part 0 or another part
+                body8 = "M" + PART_SERIES[self.part - 1] + "".join(self.rng.choices(USCC_CHARS, k=6))
+            elif self.chance(0.8):  # codes issued since 2015: MA + 6 characters
                 body8 = "MA" + "".join(self.rng.choices(USCC_CHARS, k=6))
             else:  # older organisation codes, digits only
                 body8 = "".join(self.rng.choices("0123456789", k=8))

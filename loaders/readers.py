@@ -27,13 +27,15 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Iterator
 
 from graphmodel.schema import BY_FILE, BY_SHEET, NODE_TYPES, NODES, UNIT_DIVISORS, NodeType
 
 from .messages import Problem
-from .values import _NUMBER_RE, UNIT_OF, display, fold_width, header_key, is_blank, strip
+from .values import _NUMBER_RE, BLANKS, UNIT_OF, display, fold_width, header_key, is_blank, strip
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 # The template's first sheet (loaders/template.py): instructions, not data; read past silently.
@@ -147,6 +149,11 @@ class SheetData:
     def label(self) -> str:
         return self.nt.label
 
+    @cached_property
+    def key(self) -> str:
+        """The key column's key (looked up for every row: kept)."""
+        return self.nt.key
+
     def rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(row number, {key: raw cell}) for each non-blank row after the header.
 
@@ -168,9 +175,16 @@ class SheetData:
                 p.params["cells"] = counts.get(("unnamed", i), 0)
 
     def _each_row(self, warned, counts, unknown, named_unknown, units, fallback):
+        keys, where = list(self.columns), list(self.columns.values())
+        pick = itemgetter(*where) if len(where) > 1 else (lambda cells: (cells[where[0]],)) if where else None
+        reach = max(where) + 1 if where else 0  # a row at least this long has every column's cell
         for rowno, cells in self._rows():
-            if all(is_blank(c) for c in cells):
-                continue
+            try:  # text cells (CSV): blank when nothing but blanks is left of them together
+                if not "".join(cells).strip(BLANKS):
+                    continue
+            except TypeError:  # a workbook's typed cells, or None
+                if all(is_blank(c) for c in cells):
+                    continue
             for i in named_unknown:
                 if i < len(cells) and not is_blank(cells[i]):
                     counts[i] += 1
@@ -197,7 +211,10 @@ class SheetData:
                         params={"extra": len(cells) - self._width, "cells": "”，“".join(map(display, extra[:3]))},
                         label=self.label, col_index=self._width,
                     ))
-            out = {k: (cells[i] if i < len(cells) else None) for k, i in self.columns.items()}
+            if pick is not None and len(cells) >= reach:
+                out = dict(zip(keys, pick(cells)))
+            else:
+                out = {k: (cells[i] if i < len(cells) else None) for k, i in self.columns.items()}
             for k, i in fallback:  # 出租方 › 名称 where 出租方 › 统一社会信用代码 is blank
                 if is_blank(out[k]) and i < len(cells):
                     out[k] = cells[i]

@@ -19,6 +19,7 @@ from graphmodel.errors import SitegraphError
 from graphmodel.schema import SCHEMA_VERSION
 from graphmodel.writer import LoadReport, write_survey
 
+from .columnar import paused_gc
 from .readers import open_survey
 from .validate import Checked, Progress, check_survey
 
@@ -61,7 +62,7 @@ def check(path: str | Path, graph: Backend | None = None, *, source: str | None 
     """Read and check a survey; `graph` (read only) resolves references to loaded records;
     `strict`: a column or sheet that held data and is not imported is an error; `mapping`:
     a loaders.mapping.Mapping (`--mapping FILE`)."""
-    with open_survey(path, mapping) as survey:
+    with paused_gc(), open_survey(path, mapping) as survey:
         return check_survey(survey, graph, source=source or default_source(path), progress=progress, strict=strict)
 
 
@@ -76,7 +77,8 @@ def load(path: str | Path, graph: Backend, *, source: str | None = None, prune: 
     checked = check(path, graph, source=source, progress=progress, strict=strict, mapping=mapping)
     if not checked.ok:
         raise SurveyInvalid(checked)
-    report = write_survey(graph, checked.records, source=source, prune=prune, progress=write_progress,
-                          survey_date=survey_date, files=sorted({s.file for s in checked.sheets if s.file}),
-                          merges=checked.merges)
+    with paused_gc():  # as while checking: many small objects, no cycles
+        report = write_survey(graph, checked.records, source=source, prune=prune, progress=write_progress,
+                              survey_date=survey_date, files=sorted({s.file for s in checked.sheets if s.file}),
+                              merges=checked.merges)
     return LoadOutcome(checked, report)

@@ -28,10 +28,12 @@ from .messages import NOT_IMPORTED, Problem, sort_key
 from .party_names import resolve_party_names
 from .parties import resolve_parties, unresolved_party
 from .readers import SheetData, Survey
+from .columnar import check_rows, paused_gc, rowwise
 from .rows import check_row
 from .values import display, is_blank, uscc_check_char
 
 CHUNK = 5000
+COLUMN_BLOCK = 20000  # rows checked column by column at once (loaders/columnar.py)
 
 Progress = Callable[[str, int, "int | None"], None]
 
@@ -76,7 +78,7 @@ class Entry:
 
     @property
     def key(self) -> Any:
-        return self.values.get(self.sheet.nt.key)
+        return self.values.get(self.sheet.key)
 
 
 @dataclass
@@ -124,6 +126,7 @@ class _Ctx:
     def __init__(self, graph: Backend | None):
         self.graph = graph
         self.problems: list[Problem] = []
+        self._has: dict[str, bool] = {}
 
     def add(self, code: str, e: Entry, key: str | None, *, value: Any = None, raw: bool = True,
             **params: Any) -> None:
@@ -137,9 +140,20 @@ class _Ctx:
             col_index=e.sheet.columns.get(key) if key else None,
         ))
 
-    def read(self, cypher: str, ids: Iterable[str]) -> list[dict]:
-        """A read-only parameterised query over chunks of ids."""
+    def has_any(self, label: str) -> bool:
+        """Whether the graph holds any record of `label` (none on a first load: the queries
+        over every key of a sheet are then left out)."""
         if self.graph is None:
+            return False
+        if label not in self._has:
+            q = f"MATCH (n:{NODES[label].label}) RETURN 1 AS one LIMIT 1"
+            self._has[label] = bool(self.graph.read(q, {}, timeout=None).rows)
+        return self._has[label]
+
+    def read(self, cypher: str, ids: Iterable[str], label: str | None = None) -> list[dict]:
+        """A read-only parameterised query over chunks of ids (none when the graph has no
+        record of `label`, which the query matches)."""
+        if self.graph is None or (label is not None and not self.has_any(label)):
             return []
         ids = list(dict.fromkeys(i for i in ids if i is not None))
         out: list[dict] = []
@@ -152,6 +166,12 @@ def check_survey(survey: Survey, graph: Backend | None = None, *, source: str | 
                  progress: Progress | None = None, strict: bool = False) -> Checked:
     """Check every row and sheet of an opened survey, against `graph` when given; with
     `strict`, every column or sheet that held data and is not imported is an error."""
+    with paused_gc():  # a survey's rows are many small objects and no cycles: no collections while they grow
+        return _check_survey(survey, graph, source=source, progress=progress, strict=strict)
+
+
+def _check_survey(survey: Survey, graph: Backend | None, *, source: str | None, progress: Progress | None,
+                  strict: bool) -> Checked:
     ctx = _Ctx(graph)
     checked = Checked(name=survey.name, graph_checked=graph is not None)
     entries: dict[str, list[Entry]] = {}
@@ -193,10 +213,8 @@ def _read_sheet(sh: SheetData, ctx: _Ctx, summary: SheetSummary, progress: Progr
     out: list[Entry] = []
     name = f"{sh.file} › {sh.sheet}" if sh.file != sh.sheet + ".csv" else sh.file
     derived = derives_key(nt, sh.columns)
-    for rowno, cells in sh.rows():
-        if derived:
-            cells[nt.key] = PENDING  # the key is derived once the whole survey is read
-        res = check_row(nt, cells)
+
+    def take(rowno: int, cells: dict, res) -> None:
         e = Entry(sh, rowno, res.values, cells)
         out.append(e)
         for cp in res.problems:
@@ -204,8 +222,40 @@ def _read_sheet(sh: SheetData, ctx: _Ctx, summary: SheetSummary, progress: Progr
         if res.values.get("uscc_valid") is False:
             code = res.values["uscc"]
             ctx.add("USCC_CHECK", e, "uscc", expected=uscc_check_char(code[:17]))
-        if progress and len(out) % 500 == 0:
-            progress(name, len(out), sh.total)
+
+    if rowwise():  # the per-row path (SITEGRAPH_ROWWISE=1), kept for comparison
+        for rowno, cells in sh.rows():
+            if derived:
+                cells[nt.key] = PENDING  # the key is derived once the whole survey is read
+            take(rowno, cells, check_row(nt, cells))
+            if progress and len(out) % 500 == 0:
+                progress(name, len(out), sh.total)
+    else:  # column by column (loaders/columnar.py), a block of rows at a time
+        block: list[tuple[int, dict]] = []
+        rows = sh.rows()
+        while True:
+            block.clear()
+            for rowno, cells in rows:
+                if derived:
+                    cells[nt.key] = PENDING
+                block.append((rowno, cells))
+                if len(block) == COLUMN_BLOCK:
+                    break
+            if not block:
+                break
+            values, failed = check_rows(nt, [c for _, c in block])
+            for i, ((rowno, cells), vals) in enumerate(zip(block, values)):
+                res = failed.get(i)
+                if res is None:
+                    out.append(Entry(sh, rowno, vals, cells))
+                    if vals.get("uscc_valid") is False:
+                        ctx.add("USCC_CHECK", out[-1], "uscc", expected=uscc_check_char(vals["uscc"][:17]))
+                else:
+                    take(rowno, cells, res)
+            if progress:
+                progress(name, len(out), sh.total)
+            if len(block) < COLUMN_BLOCK:
+                break
     summary.rows = len(out)
     if progress:
         progress(name, len(out), len(out))
@@ -218,34 +268,36 @@ def _row_rules(nt: NodeType, es: list[Entry], ctx: _Ctx) -> None:
     label = nt.label
     if not any(rule[0] == label for rules in _ROW_RULES for rule in rules):
         return
+    mine = [[r for r in rules if r[0] == label] for rules in _ROW_RULES]  # this sheet's rules, in order
+    different, at_least_one, not_before, required_when, required_with, blank_when = mine
     for e in es:
         v = e.values
-        for lab, a, b in DIFFERENT:
+        for lab, a, b in different:
             if lab == label and v.get(a) is not None and v.get(a) == v.get(b):
                 ca, cb = nt.column(a), nt.column(b)
                 ctx.add("SAME_PARTY", e, a, header_zh=ca.header, header_en=a, other_zh=cb.header, other_en=b)
-        for lab, a, b in AT_LEAST_ONE:
+        for lab, a, b in at_least_one:
             if lab == label and v.get(a) is None and v.get(b) is None and is_blank(e.raw.get(a)) \
                     and is_blank(e.raw.get(b)):
                 ca, cb = nt.column(a), nt.column(b)
                 ctx.add("NO_PLACE", e, a, header_zh=ca.header, header_en=a, other_zh=cb.header, other_en=b)
-        for lab, later, earlier in NOT_BEFORE:
+        for lab, later, earlier in not_before:
             x, y = v.get(later), v.get(earlier)
             if lab == label and isinstance(x, dt.date) and isinstance(y, dt.date) and x < y:
                 cl, ce = nt.column(later), nt.column(earlier)
                 ctx.add("DATE_ORDER", e, later, header_zh=cl.header, header_en=later, other_zh=ce.header,
                         other_en=earlier, other_value=y.isoformat())
-        for lab, col, cond, cond_value in REQUIRED_WHEN:
+        for lab, col, cond, cond_value in required_when:
             if lab == label and v.get(cond) == cond_value and v.get(col) is None and is_blank(e.raw.get(col)):
                 cc, cd = nt.column(col), nt.column(cond)
                 ctx.add("REQUIRED_WHEN", e, col, header_zh=cc.header, header_en=col, cond_zh=cd.header,
                         cond_en=cond, cond_value=cond_value)
-        for lab, col, other in REQUIRED_WITH:
+        for lab, col, other in required_with:
             if lab == label and v.get(other) is not None and v.get(col) is None and is_blank(e.raw.get(col)):
                 cc, co = nt.column(col), nt.column(other)
                 ctx.add("REQUIRED_WITH", e, col, header_zh=cc.header, header_en=col, other_zh=co.header,
                         other_en=other, other_value=display(e.raw.get(other)))
-        for lab, col, cond, cond_value in BLANK_WHEN:
+        for lab, col, cond, cond_value in blank_when:
             if lab == label and v.get(cond) is cond_value and not is_blank(e.raw.get(col)):
                 cc, cd = nt.column(col), nt.column(cond)
                 shown = {True: ("是", "yes"), False: ("否", "no")}.get(cond_value, (cond_value, cond_value))
@@ -276,9 +328,16 @@ def _references(entries: dict[str, list[Entry]], keys: dict[str, dict[Any, Entry
     wanted: dict[str, set] = defaultdict(set)
     for label, es in entries.items():
         for col in NODES[label].refs:
-            local = keys.get(col.ref, {})
+            local, k = keys.get(col.ref, {}), col.key
+            if col.kind is not Kind.REF_LIST:  # one target a row (most references): no list made
+                for e in es:
+                    v = e.values.get(k)
+                    if v is not None and v not in local:
+                        pending.append((e, col, [v]))
+                        wanted[col.ref].add(v)
+                continue
             for e in es:
-                out = [t for t in _targets(e.values.get(col.key), col.kind) if t not in local]
+                out = [t for t in _targets(e.values.get(k), col.kind) if t not in local]
                 if out:
                     pending.append((e, col, out))
                     wanted[col.ref].update(out)
@@ -316,13 +375,13 @@ def _tenancy_chains(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
     if not tenancies:
         return
     buildings = {t.values.get("building_id") for t in tenancies} - {None}
-    owners: dict[str, Any] = {r["id"]: r["owner"] for r in ctx.read(_Q_OWNERS, sorted(buildings))}
+    owners: dict[str, Any] = {r["id"]: r["owner"] for r in ctx.read(_Q_OWNERS, sorted(buildings), "Building")}
     for b in entries.get("Building") or []:
         if b.key is not None:
             owners[b.key] = b.values.get("owner_uscc")  # the survey overrides the graph
     # All leases on those buildings: the graph's, overridden (by id) by the survey's.
     leases: dict[str, tuple] = {
-        r["id"]: (r["lessor"], r["lessee"], r["building"]) for r in ctx.read(_Q_TENANCIES, sorted(buildings))
+        r["id"]: (r["lessor"], r["lessee"], r["building"]) for r in ctx.read(_Q_TENANCIES, sorted(buildings), "Tenancy")
     }
     survey_ids = set()
     for t in tenancies:
@@ -344,11 +403,19 @@ def _tenancy_chains(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
         ctx.add("LESSOR_NOT_ENTITLED", t, "lessor_uscc", building=b, owner=owner)
 
     # Loops: per building, lessor -> lessee edges; any lease inside a strongly connected part loops.
+    # Only the buildings whose leases do loop are looked at (networkx finds the path to report).
+    edges: dict[str, set] = defaultdict(set)
+    for lessor, lessee, b in leases.values():
+        if None not in (lessor, lessee, b) and lessor != lessee:
+            edges[b].add((lessor, lessee))
+    looping = {b for b, e in edges.items() if len(e) > 1 and _has_cycle(e)}
+    if not looping:
+        return
     import networkx as nx
 
     by_building: dict[str, nx.DiGraph] = defaultdict(nx.DiGraph)
     for tid, (lessor, lessee, b) in leases.items():
-        if None in (lessor, lessee, b) or lessor == lessee:
+        if None in (lessor, lessee, b) or lessor == lessee or b not in looping:
             continue
         g = by_building[b]
         if g.has_edge(lessor, lessee):
@@ -368,6 +435,26 @@ def _tenancy_chains(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
         ctx.add("LEASE_LOOP", t, "lessor_uscc", building=b, cycle=cycle)
 
 
+def _has_cycle(edges: set) -> bool:
+    """Whether the directed graph of (start, end) edges has a cycle (Kahn: what cannot be
+    taken off in topological order lies on or behind one)."""
+    out: dict = defaultdict(list)
+    indegree: dict = defaultdict(int)
+    for a, c in edges:
+        out[a].append(c)
+        indegree[c] += 1
+    ready = [v for v in out if not indegree[v]]
+    seen = 0
+    while ready:
+        v = ready.pop()
+        seen += 1
+        for c in out.get(v, ()):
+            indegree[c] -= 1
+            if not indegree[c]:
+                ready.append(c)
+    return seen < len(set(out) | set(indegree))
+
+
 # --- site parents ---------------------------------------------------------------------------
 
 _Q_PARENTS = "UNWIND $ids AS k MATCH (s:Site {site_id: k}) RETURN s.site_id AS id, s.parent_site_id AS parent"
@@ -384,7 +471,7 @@ def _site_loops(entries: dict[str, list[Entry]], ctx: _Ctx) -> None:
     known: set = set(survey_parent)
     while frontier and ctx.graph is not None:
         known |= frontier
-        rows = ctx.read(_Q_PARENTS, sorted(frontier))
+        rows = ctx.read(_Q_PARENTS, sorted(frontier), "Site")
         frontier = set()
         for r in rows:
             parent[r["id"]] = r["parent"]
@@ -408,7 +495,7 @@ def _other_sources(entries: dict[str, list[Entry]], source: str, ctx: _Ctx) -> N
     for label, es in entries.items():
         nt = NODES[label]
         q = f"UNWIND $ids AS k MATCH (n:{nt.label} {{`{nt.key}`: k}}) RETURN n.`{nt.key}` AS id, n.source AS source"
-        theirs = {r["id"]: r["source"] for r in ctx.read(q, [e.key for e in es])}
+        theirs = {r["id"]: r["source"] for r in ctx.read(q, [e.key for e in es], label)}
         by_other: dict[str, list[Entry]] = defaultdict(list)
         for e in es:
             other = theirs.get(e.key)

@@ -398,6 +398,39 @@ def test_full_briefing_prints_with_page_numbers_header_remarks_and_signatures(su
     assert html.count("现场必查十项") == 1  # page 1 is the summary
 
 
+def test_ids_in_hazards_and_inspections_never_break_across_lines(survey):
+    # printed, "JQ-B000148" broke into "JQ-" / "B000148" under the hazard's enterprise and in inspections
+    from html.parser import HTMLParser
+
+    nowrap = {"id", "nb", "tag", "n", "v", "st", "mk", "clip"}
+    id_re = re.compile(r"\b[BHI]\d\b")  # the fixture's building, hazard and inspection ids
+    html = render_html(gather(survey, "P1", as_of=D.AS_OF))
+
+    class Ids(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.stack, self.loose, self.kept = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag in ("br", "img", "meta", "link", "input"):
+                return
+            self.stack.append(bool(nowrap & set((dict(attrs).get("class") or "").split())))
+
+        def handle_endtag(self, tag):
+            if self.stack and tag not in ("br", "img", "meta", "link", "input"):
+                self.stack.pop()
+
+        def handle_data(self, data):
+            (self.kept if any(self.stack) else self.loose).extend(id_re.findall(data))
+
+    for section in ("hazards", "inspections"):
+        part = html[html.index(f'<section id="{section}"'):]
+        p = Ids()
+        p.feed(part[:part.index("</section>") + len("</section>")])
+        assert p.kept, section  # the fixture has ids there
+        assert p.loose == [], (section, p.loose)
+
+
 def test_version_2_facts_in_the_briefing(survey):
     """The unified manager (or its absence), 动火作业 next to flammables and stop orders."""
     b = gather(survey, "P1", as_of=D.AS_OF, findings=False)

@@ -191,6 +191,25 @@ def test_read_only_and_full_file_systems(emb, tmp_path, tmpfs):
     assert f"无法写入简报 {small / 'b.html'}：磁盘空间不足" in p.stderr
 
 
+def test_a_load_on_a_full_disk_is_a_clear_error_and_leaves_no_store(tmp_path, tmpfs):
+    from loaders.generate import generate, write_survey_files
+
+    ledger = tmp_path / "good"  # a survey without errors: the load reaches the store
+    write_survey_files(generate(20, 3), ledger, format="csv")
+    # 64 KiB: refused before the work (LadybugDB aborted the process with "terminate called …")
+    tiny = tmpfs("size=64k")
+    p = sg("load", str(ledger), "--db", str(tiny / "g.db"), env=_env(tmp_path))
+    _clean_failure(p)
+    assert f"无法写入数据库 {tiny / 'g.db'}：磁盘空间不足" in p.stderr and "至少需要" in p.stderr, p.stderr
+    assert "terminate" not in p.stderr and list(tiny.iterdir()) == []
+    # 5 MiB passes the check, the engine's checkpoint then fills the disk: not an "internal error"
+    small = tmpfs("size=5m")
+    p = sg("load", str(ledger), "--db", str(small / "g.db"), "--lang", "en", env=_env(tmp_path))
+    _clean_failure(p)
+    assert f"cannot write database {small / 'g.db'}: no space left on the device" in p.stderr, p.stderr
+    assert list(small.iterdir()) == []  # the new store is removed
+
+
 # --- cypher errors -------------------------------------------------------------------------------
 
 def test_cypher_errors_quote_the_users_text_and_suggest_names(emb, tmp_path):
@@ -277,6 +296,29 @@ def test_tables_fit_100_columns_and_never_break_keys(emb, tmp_path, ledger):
     assert LONG_NAME in names, p.stdout
 
 
+def test_loads_shows_moved_records_apart_and_keeps_the_source_whole(tmp_path):
+    import json
+    import shutil
+
+    from loaders.generate import generate, write_survey_files
+
+    write_survey_files(generate(20, 3), tmp_path / "s", format="xlsx")
+    first = tmp_path / "s" / "survey.xlsx"
+    renamed = shutil.copy(first, tmp_path / "荫营镇-11月-更正.xlsx")  # the same content under a new name
+    db, source = str(tmp_path / "g.db"), "yangquan-demo-1"
+    for path in (first, renamed):
+        p = sg("load", str(path), "--db", db, "--source", source, env=_env(tmp_path))
+        assert p.returncode == 0, p.stderr
+    rows = json.loads(sg("loads", "--db", db, "--format", "json", env=_env(tmp_path)).stdout)
+    moved = rows[1]["moved"]
+    assert moved > 0 and rows[1]["created"] == rows[1]["updated"] == 0
+    for cols in ("100", "80"):
+        p = sg("loads", "--db", db, env=_env(tmp_path, COLUMNS=cols))
+        assert p.returncode == 0 and max(_width(x) for x in p.stdout.splitlines()) <= int(cols), p.stdout
+        # the moves are counted apart (they were missing: "0/0/0/0"), the source never "yangquan-demo / -1"
+        assert "位置变化" in p.stdout and f"0/0/{moved}/0/0" in p.stdout and source in p.stdout, p.stdout
+
+
 # --- usage errors, --lang, -h, --version ----------------------------------------------------------
 
 def test_usage_errors_in_chinese_and_english(tmp_path):
@@ -302,6 +344,27 @@ def test_usage_errors_in_chinese_and_english(tmp_path):
     assert "Missing argument" in p.stderr
 
 
+def test_lang_en_messages_have_no_chinese(emb, tmp_path, ledger):
+    # "中文 / English" messages (written, rows, query errors, did-you-mean, a ledger's errors) printed
+    # both halves under --lang en; the default keeps both, Chinese first
+    env = _env(tmp_path)
+    runs = [(["query", "run", "hazards-overdue", *emb.args, "--format", "csv", "--out", str(tmp_path / "q.csv")], 0,
+             ("written: ", "rows (")),
+            (["cypher", "MATCH (b:Buildng) RETURN b", *emb.args], 1, ("query failed", "did you mean Building?")),
+            (["validate", str(ledger), "--format", "json"], 1, ("error(s) to fix before loading",)),
+            (["template", str(tmp_path / "t.xlsx")], 0, ("written: ",))]
+    for args, code, en in runs:
+        p = sg(*args, "--lang", "en", env=env)
+        assert p.returncode == code, (args, p.stderr)
+        assert all(x in p.stderr for x in en) and not re.search(r"[\u4e00-\u9fff]", p.stderr), (args, p.stderr)
+        p = sg(*args, env=env)
+        assert p.returncode == code and re.search(r"[\u4e00-\u9fff]", p.stderr), (args, p.stderr)
+    # the briefing's summary line: English labels (names stay as the ledger has them)
+    p = sg("brief", "YH-JQ-B000455", *emb.args, "--out", str(tmp_path / "b.html"), "--lang", "en", env=env)
+    assert p.returncode == 0 and "briefing written: " in p.stderr and "building YH-JQ-B000455" in p.stderr, p.stderr
+    assert "\n  personal data hidden" in p.stderr and not re.search(r"已生成|建筑|个人信息", p.stderr), p.stderr
+
+
 COMMANDS = (["init"], ["info"], ["cypher"], ["validate"], ["load"], ["template"], ["generate"], ["brief"],
             ["demo"], ["query", "list"], ["query", "show"], ["query", "run"])
 
@@ -317,6 +380,15 @@ def test_every_command_has_lang_and_h_and_help_fits_80_columns(tmp_path):
             assert "--lang" in p.stdout, args
     p = sg("--version", env=env)
     assert p.returncode == 0 and p.stdout.strip() == f"sitegraph {version('sitegraph')}"
+
+
+def test_help_usage_line_in_chinese_and_english(tmp_path):
+    env = _env(tmp_path, COLUMNS="80")
+    for args, zh in (([], "用法：sitegraph [选项] 命令 [参数]"), (["query", "run"], "用法：sitegraph query run [选项]")):
+        p = sg(*args, "-h", env=env)
+        assert p.returncode == 0 and zh in p.stdout and "Usage:" not in p.stdout, p.stdout
+        p = sg(*args, "-h", "--lang", "en", env=env)
+        assert p.returncode == 0 and "Usage: sitegraph" in p.stdout and "用法" not in p.stdout, p.stdout
 
 
 # --- empty graphs, new databases, titles with parameters -------------------------------------------

@@ -49,6 +49,16 @@ def test_widths_fit_the_content_and_long_text_wraps(tmp_path):
     assert ws["A1"].font.bold and ws.print_title_rows == "$1:$1"
 
 
+def test_wrapped_chinese_rows_are_tall_enough_for_a_cjk_font(tmp_path):
+    # LibreOffice draws a line of 11-point CJK text ~16.5 pt high: at 15 pt a line the last line
+    # of a wrapped legal basis was cut off in the rendered findings workbook.
+    basis = "阳政办发〔2024〕57号 四（三）2；安全生产法 第四十九条第一款；租赁厂房和仓库消防安全管理办法（试行）第十五条"
+    ws = _write(tmp_path, [Col("b", "依据")], [{"b": basis}, {"b": "短"}])
+    lines = -(-text_width(basis) // (ws.column_dimensions["A"].width - 1))
+    assert lines >= 2 and ws.row_dimensions[2].height >= 16.5 * lines
+    assert ws.row_dimensions[3].height is None  # a one-line row keeps the default height
+
+
 def test_typed_cells_labels_and_neutralised_text(tmp_path):
     cols = [Col("d", "日期"), Col("t", "时间"), Col("i", "整数"), Col("f", "小数"), Col("b", "是否"),
             Col("k", "类别", labels={"tenancy": "租赁", "outsourcing": "外包"}), Col("l", "列表", labels={"tenancy": "租赁"}),

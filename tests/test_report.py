@@ -172,7 +172,14 @@ def test_xlsx_holds_the_same_figures(store, survey, tmp_path):
     assert res.returncode == 0, res.stderr
     wb = load_workbook(out)
     names = wb.sheetnames
-    assert names[0] == "说明" and "全市汇总" in names and "郊区汇总" in names and "通报候选" in names
+    assert names[:2] == ["汇总", "说明"] and "全市汇总" in names and "郊区汇总" in names and "通报候选" in names
+    # 汇总: every other sheet once, by a link to its first cell, with its rows
+    index = wb["汇总"]
+    assert wb.active.title == "汇总" and [c.value for c in index[1]] == ["工作表", "内容", "行数"]
+    linked = [(r[0].value, r[0].hyperlink.location, r[2].value) for r in index.iter_rows(min_row=2)]
+    assert [x[0] for x in linked] == names[1:]
+    assert all(loc == f"'{n}'!A1" for n, loc, _ in linked)
+    assert dict((n, k) for n, _, k in linked)["通报候选"] == wb["通报候选"].max_row - 1
     assert "重大事故隐患未清零" in names or any("重大" in n for n in names)
     ws = wb["全市汇总"]
     head = [c.value for c in ws[1]]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import operator
 import os
 import re
@@ -95,6 +96,7 @@ def _fsync(path: Path, directory: bool = False) -> None:
 
 class _LadybugTx:
     types_params_from_values = True  # see graphmodel.writer._null_keys
+    sets_changed_only = True  # see graphmodel.writer._update_batches
 
     def __init__(self, conn):
         self.conn = conn
@@ -164,6 +166,12 @@ class _LadybugTx:
     def run(self, cypher: str, params: dict | None = None) -> list[dict[str, Any]]:
         res = self.conn.execute(cypher, params or {})
         return _rows(res)
+
+    def tuples(self, cypher: str, params: dict | None = None) -> list[list]:
+        """Rows as plain lists in RETURN order, values as Ladybug gives them (python
+        str/int/float/bool/date/list): for the writer's scans of light columns, which
+        need no dict per row nor normalise_value."""
+        return self.conn.execute(cypher, params or {}).get_all()
 
 
 _LIST_SEP = "\x1f"  # ASCII unit separator
@@ -266,6 +274,13 @@ class EmbeddedBackend(Backend):
             raise ReadOnlyViolation("数据库以只读方式打开 / the database was opened read-only")
         src, new = self._path, Path(f"{self._path}{_NEW_SUFFIX}")
         self._close_handles()
+        # A load builds a few hundred thousand small, acyclic objects (normalised records,
+        # timeline entries, parameter rows) that live until it ends: with the cyclic GC on,
+        # every growth of the heap by a quarter triggers a full pass over all of them and the
+        # ledger's records (a second of a 10,000-enterprise round). Nothing here makes cycles
+        # that must be freed before the end; the collector resumes after the write.
+        gc_was_on = gc.isenabled()
+        gc.disable()
         try:
             if _side_files(src):  # not fully checkpointed (should not happen after a close)
                 self._open(src, True)
@@ -295,6 +310,8 @@ class EmbeddedBackend(Backend):
             os.replace(new, src)  # the commit point for the file: atomic
             _fsync(src.parent, directory=True)
         finally:
+            if gc_was_on:
+                gc.enable()
             self._close_handles()
             _remove_copy(src)
             self._open(src, True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 from typing import Any, Callable
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -133,6 +134,11 @@ class Neo4jBackend(Backend):
         except (ServiceUnavailable, OSError, neo4j.exceptions.DriverError) as e:
             self._close_quietly()
             raise BackendUnavailable(f"无法连接 Neo4j：{safe} / cannot reach Neo4j at {safe}") from e
+        # an unfinished batched load (its loader died) is undone before anything else
+        self.load_in_progress: dict | None = None  # the head of a batched load running now
+        from ..batched import recover_on_open
+
+        recover_on_open(self)
 
     def _close_quietly(self):
         drv = getattr(self, "_driver", None)
@@ -207,11 +213,28 @@ class Neo4jBackend(Backend):
 
     # -- writes -----------------------------------------------------------------------
     def write(self, fn: Callable[[_Neo4jTx], T]) -> T:
-        """Run fn in one managed write transaction; transient errors retry the whole of it."""
-        from neo4j.exceptions import DriverError, TransientError
+        """Run fn in one managed write transaction under the load lock (graphmodel/batched.py);
+        transient errors retry the whole of it."""
+        from .. import batched
 
         if not self.writable:
             raise ReadOnlyViolation("数据库以只读方式打开 / the database was opened read-only")
+        with self._write_errors(), batched.load_lock(self):
+            return self._write_tx(fn)
+
+    def write_batched(self, fn: Callable, rows: int) -> T:
+        """A load of `rows` records: one transaction up to batched.BATCH_ROWS, else bounded
+        batches with a compensating rollback (graphmodel/batched.py, docs/reliability.md)."""
+        from .. import batched
+
+        if rows <= batched.BATCH_ROWS:
+            return self.write(fn)
+        if not self.writable:
+            raise ReadOnlyViolation("数据库以只读方式打开 / the database was opened read-only")
+        with self._write_errors(), batched.load_lock(self) as lock_tx:
+            return batched.run(self, fn, lock_tx, WRITE_RETRY_TIME_S)
+
+    def _write_tx(self, fn: Callable[[_Neo4jTx], T]) -> T:
         attempts = 0
 
         def work(tx):
@@ -224,9 +247,15 @@ class Neo4jBackend(Backend):
                             f"{WRITE_RETRY_TIME_S:g} s)")
             return fn(_Neo4jTx(tx))
 
+        with self._session(write=True) as s:
+            return s.execute_write(work)
+
+    @contextmanager
+    def _write_errors(self):
+        from neo4j.exceptions import DriverError, TransientError
+
         try:
-            with self._session(write=True) as s:
-                return s.execute_write(work)
+            yield
         except TransientError as e:  # still failing after WRITE_RETRY_TIME_S of retries
             if "MemoryPoolOutOfMemoryError" in (e.code or ""):
                 raise BackendUnavailable(
@@ -246,8 +275,10 @@ class Neo4jBackend(Backend):
     def install_schema(self) -> None:
         from ..writer import upgrade_store
 
+        from ..batched import LOCK_DDL
+
         with self._session(write=True) as s:
-            for stmt in neo4j_ddl():
+            for stmt in (*neo4j_ddl(), LOCK_DDL):
                 s.run(stmt).consume()
 
         def stamp(tx):  # data migration and version in one transaction (design §9)
