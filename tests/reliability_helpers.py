@@ -20,6 +20,36 @@ from graphmodel.schema import META_LABEL, NODE_TYPES, NODES, REL_TYPES, all_prop
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def edges(backend) -> dict[str, list]:
+    """Every relationship by its end keys, per `type:Start->End`."""
+    out = {}
+    for rel in REL_TYPES:
+        s, e = NODES[rel.start], NODES[rel.end]
+        rows = backend.read(
+            f"MATCH (a:{s.label})-[:{rel.type}]->(b:{e.label}) RETURN a.`{s.key}` AS a, b.`{e.key}` AS b",
+            timeout=None).rows
+        out[f"{rel.type}:{rel.start}->{rel.end}"] = sorted((r["a"], r["b"]) for r in rows)
+    return out
+
+
+def own_neo4j_server(home: Path):
+    """A throwaway Neo4j server of one test (the test kills it): (its state, its password).
+    Skips without Java/Maven, fails then under SITEGRAPH_REQUIRE_NEO4J=1."""
+    import secrets
+
+    import pytest
+
+    from graphmodel import neo4j_local
+
+    password = "pw-" + secrets.token_hex(8)
+    try:
+        return neo4j_local.start(home, password=password, heap="512m", pagecache="128m"), password
+    except Exception as e:  # no Java/Maven
+        if os.environ.get("SITEGRAPH_REQUIRE_NEO4J") == "1":
+            raise
+        pytest.skip(f"no local Neo4j: {e}")
+
+
 def dump(backend, *, load_stamps: bool = True) -> dict:
     """The whole graph; without `load_stamps`, load_id/loaded_at are left out (to compare
     the result of different loads of the same data)."""
@@ -29,12 +59,7 @@ def dump(backend, *, load_stamps: bool = True) -> dict:
         ret = ", ".join(f"n.`{k}` AS `{k}`" for k in keys)
         rows = backend.read(f"MATCH (n:{nt.label}) RETURN {ret}", timeout=None).rows
         out[nt.label] = sorted((json.dumps(r, ensure_ascii=False, sort_keys=True, default=_plain) for r in rows))
-    for rel in REL_TYPES:
-        s, e = NODES[rel.start], NODES[rel.end]
-        rows = backend.read(
-            f"MATCH (a:{s.label})-[:{rel.type}]->(b:{e.label}) RETURN a.`{s.key}` AS a, b.`{e.key}` AS b",
-            timeout=None).rows
-        out[f"{rel.type}:{rel.start}->{rel.end}"] = sorted((r["a"], r["b"]) for r in rows)
+    out.update(edges(backend))
     out[META_LABEL] = backend.read(f"MATCH (m:{META_LABEL}) RETURN m.name AS n, m.schema_version AS v",
                                    timeout=None).rows
     return out

@@ -10,7 +10,6 @@ moves, retirements, late versions and history rows. The batch size is made small
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -19,7 +18,7 @@ from conftest import run_cli, wipe_neo4j
 from graphmodel import batched
 from graphmodel.backends import open_backend
 from graphmodel.schema import LOAD_LABEL, LOAD_PROPS, META_LABEL, NODE_TYPES, history_label, history_props
-from reliability_helpers import cli_env, dump, kill_hard, popen_cli, wait_for
+from reliability_helpers import cli_env, dump, kill_hard, own_neo4j_server, popen_cli, wait_for
 
 pytestmark = pytest.mark.neo4j
 
@@ -231,18 +230,10 @@ def test_the_server_killed_between_batches_loses_nothing(rounds, tmp_path):
     """The server dies while a batched load is between batches: the loader fails with one
     clear message (it cannot undo now); after the restart the first open undoes the batches
     that were committed, and the graph is exactly as before."""
-    import secrets
-
     from graphmodel import neo4j_local
 
     home = tmp_path / "neo4j-home"
-    password = "pw-" + secrets.token_hex(8)
-    try:
-        st = neo4j_local.start(home, password=password, heap="512m", pagecache="128m")
-    except Exception as e:  # no Java/Maven
-        if os.environ.get("SITEGRAPH_REQUIRE_NEO4J") == "1":
-            raise
-        pytest.skip(f"no local Neo4j: {e}")
+    st, password = own_neo4j_server(home)
     try:
         class Server:  # what the helpers above need of a server
             uri, user, password = st.uri, st.user, st.password

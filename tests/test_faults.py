@@ -13,7 +13,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import secrets
 import signal
 import threading
 import time
@@ -25,7 +24,8 @@ from conftest import run_cli
 from graphmodel import neo4j_local
 from graphmodel.backends import open_backend
 from loaders.generate import generate, write_survey_files
-from reliability_helpers import cli_env, dump, kill_hard, node_count, popen_cli, running_queries, wait_for
+from reliability_helpers import (cli_env, dump, kill_hard, own_neo4j_server, popen_cli, running_queries,
+                                 wait_for)
 
 S1_N, S2_N, S3_N = 300, 2000, 600  # S3: the load interrupted on Neo4j (its write phase is slower)
 
@@ -225,13 +225,7 @@ def test_queries_during_embedded_load_see_a_committed_state(surveys, tmp_path):
 def own_neo4j(tmp_path):
     """A throwaway Neo4j server of this test only (it gets killed)."""
     home = tmp_path / "neo4j-home"
-    password = "pw-" + secrets.token_hex(8)
-    try:
-        st = neo4j_local.start(home, password=password, heap="512m", pagecache="128m")
-    except Exception as e:  # no Java/Maven
-        if os.environ.get("SITEGRAPH_REQUIRE_NEO4J") == "1":
-            raise
-        pytest.skip(f"no local Neo4j: {e}")
+    st, _ = own_neo4j_server(home)
     try:
         yield home, st
     finally:

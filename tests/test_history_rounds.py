@@ -20,6 +20,7 @@ from graphmodel.changes import ledger_keys, json_value
 from graphmodel.schema import NODE_TYPES
 from loaders.rounds import generate_rounds
 from queries.campaign import key_text
+from reliability_helpers import edges
 from test_ground_truth import compare
 
 SIZE, SEED, ROUNDS = 120, 5, 3
@@ -162,17 +163,6 @@ def test_history_of_a_hazard_that_moved_through_the_rounds(campaign):
     statuses = [first[hid]["status"]] + [e["changes"]["status"][1] for e in versions[1:] if "status" in e["changes"]]
     assert statuses[-1] == last[hid]["status"]
     assert dt.date.fromisoformat(versions[-1]["survey_date"]) > dt.date(2025, 1, 15)
-
-
-def edges(b) -> dict[str, list]:
-    from graphmodel.schema import NODES, REL_TYPES
-
-    out = {}
-    for rel in REL_TYPES:
-        s, e = NODES[rel.start], NODES[rel.end]
-        rows = b.read(f"MATCH (a:{s.label})-[:{rel.type}]->(b:{e.label}) RETURN a.`{s.key}` AS a, b.`{e.key}` AS b").rows
-        out[rel.type] = sorted((r["a"], r["b"]) for r in rows)
-    return out
 
 
 def test_the_current_graph_has_exactly_the_relationships_of_the_last_round_alone(campaign, tmp_path):

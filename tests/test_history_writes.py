@@ -23,6 +23,7 @@ from graphmodel.schema import NODES, REL_TYPES, history_label
 from graphmodel.writer import _rel_pairs, normalise_record, record_hash, write_survey
 from ledgers import graph_state
 from loaders import generate as gen
+from reliability_helpers import edges
 
 D = [dt.date(2025, 1, 15), dt.date(2025, 2, 15), dt.date(2025, 3, 15)]
 
@@ -82,15 +83,6 @@ def _next_round(records: dict, rng: random.Random) -> tuple[dict, dict[str, set]
     return out, changed
 
 
-def _relationships(b) -> dict[str, set[tuple]]:
-    out = {}
-    for rel in REL_TYPES:
-        s, e = NODES[rel.start], NODES[rel.end]
-        rows = b.read(f"MATCH (a:{s.label})-[:{rel.type}]->(b:{e.label}) RETURN a.`{s.key}` AS a, b.`{e.key}` AS b").rows
-        out[rel.type] = sorted((r["a"], r["b"]) for r in rows)
-    return out
-
-
 def _hashes(b) -> dict[str, dict]:
     return {nt.label: {r["k"]: r["h"] for r in b.read(f"MATCH (n:{nt.label}) RETURN n.`{nt.key}` AS k, "
                                                         f"n.content_hash AS h").rows}
@@ -110,7 +102,7 @@ def test_rounds_leave_the_graph_a_store_of_the_last_ledger_holds(kind, max_group
     hist_t = empty_target(kind, request, tmp_path / "h")
     with hist_t.open(write=True) as b:
         write_survey(b, r1, source="西烟镇", survey_date=D[0])
-        rels_before = _relationships(b)
+        rels_before = edges(b)
         rep2 = write_survey(b, r2, source="西烟镇", survey_date=D[1])
         # the superseded versions are in history exactly as round 1 gave them
         for label, keys in changed2.items():
@@ -135,10 +127,10 @@ def test_rounds_leave_the_graph_a_store_of_the_last_ledger_holds(kind, max_group
         assert rep2.relationships_deleted == redrawn
         write_survey(b, r3, source="西烟镇", survey_date=D[2])
         assert not write_survey(b, r3, source="西烟镇", survey_date=D[2]).changed  # a reload stays a no-op
-        got_state, got_rels, got_hashes = graph_state(b), _relationships(b), _hashes(b)
+        got_state, got_rels, got_hashes = graph_state(b), edges(b), _hashes(b)
     snap_t = empty_target(kind, request, tmp_path / "s")  # Neo4j: the same server, wiped
     with snap_t.open(write=True) as s:
         write_survey(s, r3, source="西烟镇", survey_date=D[2])
         assert got_state == graph_state(s)
-        assert got_rels == _relationships(s)
+        assert got_rels == edges(s)
         assert got_hashes == _hashes(s)
